@@ -1,0 +1,42 @@
+# glassnet: two commands for a fresh machine.
+#   make demo   sets up .venv and trains the default network on two-moons
+#   make test   sets up .venv and runs the whole test suite and ruff
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+OUT ?= runs/demo
+
+.PHONY: demo test lint bench bench-smoke fuzz clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/glassnet train --out $(OUT)
+
+test: $(STAMP)
+	$(BIN)/ruff check src tests bench examples fuzz
+	$(BIN)/python -m pytest -n 2 -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench examples fuzz
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet "torch==2.13.0" || echo "torch not installed: PyTorch columns skipped"
+	$(BIN)/python bench/run.py --out bench/results.md
+
+bench-smoke: $(STAMP)
+	$(BIN)/python bench/run.py --smoke
+
+fuzz: $(STAMP)
+	$(BIN)/python -m pip install --quiet "atheris>=2.3"
+	$(BIN)/python fuzz/fuzz_load.py -max_total_time=60
+
+clean:
+	rm -rf $(VENV) runs build *.egg-info src/*.egg-info .pytest_cache .ruff_cache

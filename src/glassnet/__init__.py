@@ -1,0 +1,40 @@
+"""glassnet: a neural-network library you can see through, written from scratch on NumPy.
+
+>>> import glassnet as gn
+>>> net = gn.Network([gn.Dense(5, "relu"), gn.Dense(1, "sigmoid")], input_dim=2, seed=0)
+>>> net.params.shape
+(21,)
+"""
+
+from __future__ import annotations
+
+from . import activations, initializers, losses, optimizers, schedules
+from .gradcheck import gradcheck
+from .layers import Dense, Dropout
+from .network import Network
+from .optimizers import SGD, Adam, AdamW, RMSprop
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Network", "Dense", "Dropout", "SGD", "RMSprop", "Adam", "AdamW", "gradcheck",
+    "activations", "initializers", "losses", "optimizers", "schedules", "save", "load",
+    "DivergenceError", "__version__",
+]
+
+
+def __getattr__(name):
+    # Modules that pull in heavier dependencies load on first use, keeping `import glassnet` cheap.
+    if name in ("save", "load"):
+        from . import io
+
+        return getattr(io, name)
+    if name == "DivergenceError":
+        from .training import DivergenceError
+
+        return DivergenceError
+    if name in ("training", "datasets", "plotting", "sklearn", "io", "callbacks"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'glassnet' has no attribute {name!r}")

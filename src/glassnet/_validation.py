@@ -1,0 +1,65 @@
+"""Input checks shared by the public entry points; never called on the training hot path."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def check_X(X, dtype, n_features: int | None = None, name: str = "X") -> np.ndarray:
+    """Return ``X`` as a C-contiguous ``(n_samples, n_features)`` array of ``dtype``.
+
+    Raises a ValueError/TypeError that names the problem and the fix.
+    """
+    if hasattr(X, "toarray") and not isinstance(X, np.ndarray):
+        raise TypeError(f"{name} is a sparse matrix; glassnet needs a dense array: "
+                        f"pass {name}.toarray()")
+    try:
+        arr = np.asarray(X)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(f"{name} could not be read as an array: {exc}") from None
+    if arr.dtype.kind in "OUSV" or arr.dtype.kind == "c":
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must hold numbers; got dtype {arr.dtype} with values that "
+                            "are not numeric (encode categories as numbers first)") from None
+        if arr.dtype.kind == "c":
+            raise TypeError(f"{name} must be real-valued; got complex numbers")
+    if arr.ndim == 1:
+        raise ValueError(f"{name} must be 2-D, shape (n_samples, n_features); got a 1-D array "
+                         f"of shape {arr.shape}: use {name}.reshape(-1, 1) for one feature or "
+                         f"{name}.reshape(1, -1) for one sample")
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-D, shape (n_samples, n_features); got shape "
+                         f"{arr.shape}" + (" (flatten images first: X.reshape(len(X), -1))"
+                                           if arr.ndim > 2 else ""))
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} has 0 samples (shape {arr.shape}); at least 1 is required")
+    if arr.shape[1] == 0:
+        raise ValueError(f"{name} has 0 features (shape {arr.shape}); at least 1 is required")
+    if n_features is not None and arr.shape[1] != n_features:
+        raise ValueError(f"{name} has {arr.shape[1]} features but the network expects "
+                         f"{n_features} (expected shape (n_samples, {n_features}), "
+                         f"got {arr.shape})")
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or infinity (or values too large for "
+                         f"{np.dtype(dtype).name}); remove or impute them before training or "
+                         "predicting")
+    return arr
+
+
+def check_sample_weight(sample_weight, n_samples: int, dtype):
+    """``None`` or a 1-D array of non-negative finite weights with a positive sum."""
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight, dtype=dtype)
+    if w.ndim == 0:
+        w = np.full(n_samples, w, dtype=dtype)
+    if w.shape != (n_samples,):
+        raise ValueError(f"sample_weight must have shape ({n_samples},), got {w.shape}")
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError("sample_weight must be finite and non-negative")
+    if w.sum() <= 0:
+        raise ValueError("sample_weight sums to zero: at least one sample needs a positive weight")
+    return w

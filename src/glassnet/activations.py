@@ -1,0 +1,140 @@
+"""Activation functions: value and backward (vector-Jacobian product).
+
+Every activation works on ``Z`` of shape ``(n_samples, n_units)`` and writes into ``out`` when it
+is given, so the training loop can reuse its buffers. ``backward(Z, A, dA)`` returns
+``dZ = dA * g'(Z)`` (for softmax the full Jacobian-vector product), and may overwrite ``dA``.
+
+The array module comes from the data (``Z.__array_namespace__`` is not needed: NumPy's ufuncs
+dispatch on CuPy arrays too), so nothing here is tied to NumPy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["Activation", "get", "NAMES"]
+
+
+class Activation:
+    """Base class: a named, stateless element-wise (or row-wise) function."""
+
+    name: str = ""
+
+    def forward(self, Z, out=None):
+        raise NotImplementedError
+
+    def backward(self, Z, A, dA):
+        """``dZ = dA * g'(Z)``; may reuse ``dA``'s memory."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class Identity(Activation):
+    name = "identity"
+
+    def forward(self, Z, out=None):
+        if out is None:
+            return Z
+        np.copyto(out, Z)
+        return out
+
+    def backward(self, Z, A, dA):
+        return dA
+
+
+class ReLU(Activation):
+    name = "relu"
+
+    def forward(self, Z, out=None):
+        return np.maximum(Z, 0, out=out)
+
+    def backward(self, Z, A, dA):
+        # g'(Z) = 1 where Z > 0; A > 0 is the same mask and A is already at hand.
+        return np.multiply(dA, A > 0, out=dA)
+
+
+class LeakyReLU(Activation):
+    name = "leaky_relu"
+
+    def __init__(self, negative_slope: float = 0.01):
+        self.negative_slope = negative_slope
+
+    def forward(self, Z, out=None):
+        # max(z, a*z) is relu for z > 0 and a*z below, for 0 < a < 1.
+        return np.maximum(Z, self.negative_slope * Z, out=out)
+
+    def backward(self, Z, A, dA):
+        slope = np.where(Z > 0, 1.0, self.negative_slope).astype(dA.dtype, copy=False)
+        return np.multiply(dA, slope, out=dA)
+
+
+class Sigmoid(Activation):
+    name = "sigmoid"
+
+    def forward(self, Z, out=None):
+        # sigmoid(z) = (1 + tanh(z/2)) / 2: never overflows, unlike 1 / (1 + exp(-z)).
+        out = np.multiply(Z, 0.5, out=out)
+        np.tanh(out, out=out)
+        out += 1
+        out *= 0.5
+        return out
+
+    def backward(self, Z, A, dA):
+        return np.multiply(dA, A * (1 - A), out=dA)
+
+
+class Tanh(Activation):
+    name = "tanh"
+
+    def forward(self, Z, out=None):
+        return np.tanh(Z, out=out)
+
+    def backward(self, Z, A, dA):
+        return np.multiply(dA, 1 - A * A, out=dA)
+
+
+class Softmax(Activation):
+    """Row-wise softmax over the units: ``A[i] = exp(Z[i]) / sum(exp(Z[i]))``."""
+
+    name = "softmax"
+
+    def forward(self, Z, out=None):
+        # Subtracting the row maximum leaves the result unchanged and keeps exp() <= 1.
+        out = np.subtract(Z, Z.max(axis=1, keepdims=True), out=out)
+        np.exp(out, out=out)
+        out /= out.sum(axis=1, keepdims=True)
+        return out
+
+    def backward(self, Z, A, dA):
+        # Jacobian-vector product: dZ = A * (dA - sum(dA * A, axis=1)).
+        inner = (dA * A).sum(axis=1, keepdims=True)
+        dA -= inner
+        return np.multiply(dA, A, out=dA)
+
+
+_REGISTRY: dict[str, type[Activation]] = {
+    cls.name: cls for cls in (Identity, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax)
+}
+NAMES = tuple(_REGISTRY)
+
+
+def get(activation: str | Activation | None) -> Activation:
+    """Resolve an activation by name (``"relu"``, ...) or pass an instance through.
+
+    ``None`` means ``"identity"``.
+    """
+    if activation is None:
+        return Identity()
+    if isinstance(activation, Activation):
+        return activation
+    if isinstance(activation, str):
+        key = activation.lower()
+        if key == "linear":
+            key = "identity"
+        if key in _REGISTRY:
+            return _REGISTRY[key]()
+    raise ValueError(
+        f"unknown activation {activation!r}; valid activations are: {', '.join(NAMES)}"
+    )

@@ -1,0 +1,223 @@
+"""Losses, each paired with the output activation it is computed from.
+
+A cross-entropy takes the *logits* ``Z`` of the last layer, never probabilities: sigmoid + binary
+cross-entropy and softmax + categorical cross-entropy are fused, so ``log(0)`` and ``exp``
+overflow cannot happen, and the gradient at the output is the tutorials' ``dZ = A - Y``, averaged:
+``(A - Y) / n_samples``. Mean squared error takes the output activations.
+
+Averaging follows PyTorch's defaults: cross-entropies are summed over the outputs and averaged
+over samples; MSE is averaged over every element. With ``sample_weight`` (shape ``(n_samples,)``)
+the average over samples becomes ``sum(w_i * loss_i) / sum(w)``, so an integer weight is the same
+as repeating the sample.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["Loss", "BinaryCrossentropy", "CategoricalCrossentropy", "MeanSquaredError", "get",
+           "NAMES"]
+
+
+class Loss:
+    name: str = ""
+    #: the output activation this loss is fused with, or None when it takes activations
+    head: str | None = None
+    #: whether the loss is a classification loss (has an accuracy)
+    is_classification = False
+
+    def prepare_targets(self, y, n_out: int, dtype) -> np.ndarray:
+        """Check ``y`` and bring it to the layout ``value_and_grad`` expects."""
+        raise NotImplementedError
+
+    def value_and_grad(self, out, y, sample_weight=None, grad=None):
+        """Loss (a float) and its gradient w.r.t. ``out``, shape ``(n_samples, n_out)``.
+
+        ``grad`` is an optional buffer of ``out``'s shape to write the gradient into.
+        """
+        raise NotImplementedError
+
+    def value(self, out, y, sample_weight=None) -> float:
+        return self.value_and_grad(out, y, sample_weight)[0]
+
+    def n_correct(self, out, y) -> int:
+        """How many samples ``out`` classifies right (classification losses only)."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+def _weights_and_norm(sample_weight, n):
+    """Per-sample weights as a column, and the denominator of the average."""
+    if sample_weight is None:
+        return None, n
+    return sample_weight[:, None], float(sample_weight.sum())
+
+
+def _as_2d_targets(y, n_out, dtype, what):
+    y = np.asarray(y)
+    if y.ndim == 1 and n_out == 1:
+        y = y[:, None]
+    if y.ndim != 2 or y.shape[1] != n_out:
+        raise ValueError(
+            f"{what} targets must have shape (n_samples, {n_out})"
+            + (" or (n_samples,)" if n_out == 1 else "")
+            + f" to match the network's {n_out} output unit(s); got shape {y.shape}"
+        )
+    if not np.issubdtype(y.dtype, np.number) and y.dtype != bool:
+        raise TypeError(f"{what} targets must be numeric; got dtype {y.dtype}")
+    y = y.astype(dtype, copy=False)
+    if not np.all(np.isfinite(y)):
+        raise ValueError(f"{what} targets contain NaN or infinity; remove or impute them")
+    return y
+
+
+class BinaryCrossentropy(Loss):
+    """``-[y log p + (1 - y) log(1 - p)]`` with ``p = sigmoid(z)``, on logits ``z``.
+
+    Written as ``softplus(z) - y * z``, which is exact and finite for any finite ``z``.
+    Targets are 0/1 (or probabilities), shape ``(n_samples, n_out)``; several outputs are
+    independent labels (multi-label).
+    """
+
+    name, head, is_classification = "binary_crossentropy", "sigmoid", True
+
+    def prepare_targets(self, y, n_out, dtype):
+        y = _as_2d_targets(y, n_out, dtype, "binary_crossentropy")
+        if y.size and (y.min() < 0 or y.max() > 1):
+            raise ValueError(
+                "binary_crossentropy targets must lie in [0, 1] (class labels 0/1); "
+                f"got values from {y.min()} to {y.max()}"
+            )
+        return y
+
+    def value_and_grad(self, out, y, sample_weight=None, grad=None):
+        w, norm = _weights_and_norm(sample_weight, out.shape[0])
+        per_elem = np.logaddexp(0, out) - y * out
+        if w is not None:
+            per_elem *= w
+        loss = float(per_elem.sum()) / norm
+        # dL/dz = sigmoid(z) - y; sigmoid via tanh never overflows.
+        grad = np.multiply(out, 0.5, out=grad)
+        np.tanh(grad, out=grad)
+        grad *= 0.5
+        grad += 0.5
+        grad -= y
+        if w is not None:
+            grad *= w
+        grad *= 1.0 / norm
+        return loss, grad
+
+    def n_correct(self, out, y):
+        # sigmoid(z) > 0.5 exactly when z > 0.
+        hits = (out > 0) == (y > 0.5)
+        return int(hits.all(axis=1).sum())
+
+
+class CategoricalCrossentropy(Loss):
+    """``-log softmax(z)[y]`` on logits ``z``, shape ``(n_samples, n_classes)``.
+
+    Targets are integer class indices ``(n_samples,)`` or one-hot / probability rows
+    ``(n_samples, n_classes)``.
+    """
+
+    name, head, is_classification = "categorical_crossentropy", "softmax", True
+
+    def prepare_targets(self, y, n_out, dtype):
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == n_out:
+            return _as_2d_targets(y, n_out, dtype, "categorical_crossentropy")
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if y.ndim != 1:
+            raise ValueError(
+                "categorical_crossentropy targets must be class indices of shape (n_samples,) "
+                f"or one-hot rows of shape (n_samples, {n_out}); got shape {y.shape}"
+            )
+        if y.size and not np.issubdtype(y.dtype, np.integer) and (
+                not np.issubdtype(y.dtype, np.number) or not np.all(np.mod(y, 1) == 0)):
+            raise TypeError(
+                f"categorical_crossentropy class indices must be integers; got dtype {y.dtype}")
+        labels = y.astype(np.intp)
+        if labels.size and (labels.min() < 0 or labels.max() >= n_out):
+            raise ValueError(
+                f"class indices must lie in [0, {n_out - 1}] for a network with {n_out} output "
+                f"units; got values from {labels.min()} to {labels.max()}"
+            )
+        return labels
+
+    def value_and_grad(self, out, y, sample_weight=None, grad=None):
+        n = out.shape[0]
+        w, norm = _weights_and_norm(sample_weight, n)
+        # log-sum-exp with the row maximum taken out: exp() never sees a positive argument.
+        shifted = np.subtract(out, out.max(axis=1, keepdims=True), out=grad)
+        probs = np.exp(shifted)
+        sum_exp = probs.sum(axis=1, keepdims=True)
+        log_norm = np.log(sum_exp)
+        if y.ndim == 1:
+            rows = np.arange(n)
+            per_sample = log_norm[:, 0] - shifted[rows, y]
+        else:
+            row_mass = y.sum(axis=1, keepdims=True)
+            per_sample = log_norm[:, 0] * row_mass[:, 0] - (shifted * y).sum(axis=1)
+        loss = float(per_sample @ sample_weight if w is not None else per_sample.sum()) / norm
+        # dL/dz = softmax(z) - y (times the row's mass, 1 for one-hot or probability rows)
+        grad = np.divide(probs, sum_exp, out=shifted)
+        if y.ndim == 1:
+            grad[rows, y] -= 1
+        else:
+            grad *= row_mass
+            grad -= y
+        if w is not None:
+            grad *= w
+        grad *= 1.0 / norm
+        return loss, grad
+
+    def n_correct(self, out, y):
+        predicted = out.argmax(axis=1)
+        truth = y if y.ndim == 1 else y.argmax(axis=1)
+        return int((predicted == truth).sum())
+
+
+class MeanSquaredError(Loss):
+    """``mean((a - y)^2)`` over every element, on the output activations ``a``."""
+
+    name, head, is_classification = "mse", None, False
+
+    def prepare_targets(self, y, n_out, dtype):
+        return _as_2d_targets(y, n_out, dtype, "mse")
+
+    def value_and_grad(self, out, y, sample_weight=None, grad=None):
+        w, norm = _weights_and_norm(sample_weight, out.shape[0])
+        norm *= out.shape[1]
+        diff = np.subtract(out, y, out=grad)
+        sq = diff * diff
+        if w is not None:
+            sq *= w
+            diff *= w
+        loss = float(sq.sum()) / norm
+        diff *= 2.0 / norm
+        return loss, diff
+
+
+_REGISTRY: dict[str, type[Loss]] = {
+    cls.name: cls for cls in (BinaryCrossentropy, CategoricalCrossentropy, MeanSquaredError)
+}
+_ALIASES = {"bce": "binary_crossentropy", "log_loss": "binary_crossentropy",
+            "cross_entropy": "categorical_crossentropy", "mean_squared_error": "mse"}
+NAMES = tuple(_REGISTRY)
+
+#: the loss each output activation implies when none is named
+DEFAULT_FOR_HEAD = {"sigmoid": "binary_crossentropy", "softmax": "categorical_crossentropy"}
+
+
+def get(loss: str | Loss) -> Loss:
+    """Resolve a loss by name (``"binary_crossentropy"``, ...) or pass an instance through."""
+    if isinstance(loss, Loss):
+        return loss
+    if isinstance(loss, str):
+        key = _ALIASES.get(loss.lower(), loss.lower())
+        if key in _REGISTRY:
+            return _REGISTRY[key]()
+    raise ValueError(f"unknown loss {loss!r}; valid losses are: {', '.join(NAMES)}")

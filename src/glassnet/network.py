@@ -1,0 +1,304 @@
+"""``Network``: an ordered stack of layers over ONE flat parameter buffer.
+
+All weights and biases live in ``net.params``, a contiguous 1-D array; each layer's ``W`` and
+``b`` are views into it, and the gradients are views into ``net.grads`` with the same layout.
+The weights of every layer come first, then the biases, so weight decay is one slice:
+``params[:n_weights]``. An optimizer step is a few whole-array operations whatever the depth;
+saving, gradient checking and averaging all see one vector.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+
+import numpy as np
+
+from . import losses as losses_mod
+from ._validation import check_sample_weight, check_X
+from .layers import Dense, Dropout, Layer
+
+__all__ = ["Network"]
+
+_DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+def _resolve_dtype(dtype) -> np.dtype:
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    return resolved
+
+
+def _seed_streams(seed):
+    """Independent generators for initialisation, dropout and shuffling, from one seed.
+
+    ``seed`` is None, an int, a ``numpy.random.Generator`` or a legacy ``RandomState``; the last
+    is used as is for the initial weights, so ``RandomState(1)`` reproduces the tutorials'
+    ``np.random.seed(1)`` + ``randn`` draws.
+    """
+    if isinstance(seed, (np.random.Generator, np.random.RandomState)):
+        # Derive the other streams without drawing from the caller's generator, so that its
+        # first draws are the initial weights, exactly as in the tutorials.
+        init_rng = seed
+        if isinstance(seed, np.random.Generator):
+            children = seed.bit_generator.seed_seq.spawn(2)
+        else:
+            children = np.random.SeedSequence(seed.get_state()[1].tolist()).spawn(2)
+    elif seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool)
+                          and seed >= 0):
+        init_seq, *children = np.random.SeedSequence(seed).spawn(3)
+        init_rng = np.random.default_rng(init_seq)
+    else:
+        raise ValueError(
+            f"seed must be None, a non-negative int or a numpy random generator, got {seed!r}")
+    dropout_rng, shuffle_rng = (np.random.default_rng(s) for s in children)
+    return init_rng, dropout_rng, shuffle_rng
+
+
+class Network:
+    """A feed-forward network.
+
+    Parameters
+    ----------
+    layers : sequence of Layer
+        ``Dense`` and ``Dropout`` layers, input to output; the last one is a ``Dense``.
+    input_dim : int, optional
+        Number of input features. If omitted, taken from the data at the first ``fit``.
+    loss : str or Loss, optional
+        Default from the last activation: sigmoid -> ``"binary_crossentropy"``,
+        softmax -> ``"categorical_crossentropy"``, anything else -> ``"mse"``.
+    seed : int, numpy Generator or RandomState, optional
+        Source of every random draw (weights, dropout masks, shuffles).
+    dtype : {"float64", "float32"}
+    """
+
+    def __init__(self, layers: Sequence[Layer], input_dim: int | None = None, loss=None,
+                 seed=None, dtype="float64"):
+        layers = list(layers) if not isinstance(layers, Layer) else [layers]
+        if not layers:
+            raise ValueError("a Network needs at least one layer, e.g. [gn.Dense(1, 'sigmoid')]")
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"layers[{i}] must be a glassnet layer (Dense, Dropout), "
+                                f"got {type(layer).__name__}")
+        if not isinstance(layers[-1], Dense):
+            raise ValueError("the last layer must be a Dense layer (the output layer), "
+                             f"got {type(layers[-1]).__name__}")
+        self.layers = layers
+        self.dtype = _resolve_dtype(dtype)
+        self.seed = seed
+        self.loss = self._resolve_loss(loss, layers[-1].activation.name)
+        self._init_rng, dropout_rng, self._shuffle_rng = _seed_streams(seed)
+        for layer in layers:
+            if isinstance(layer, Dropout):
+                layer.rng = dropout_rng
+        self.input_dim = None
+        self._params = self._grads = None
+        self.history = None
+        if input_dim is not None:
+            self.build(input_dim)
+
+    # ------------------------------------------------------------------ construction
+    @staticmethod
+    def _resolve_loss(loss, head):
+        if loss is None:
+            loss = losses_mod.DEFAULT_FOR_HEAD.get(head, "mse")
+        loss = losses_mod.get(loss)
+        if loss.head is not None and loss.head != head:
+            raise ValueError(
+                f"loss {loss.name!r} is computed from logits and needs a {loss.head!r} output "
+                f"layer, but the last layer's activation is {head!r}; use "
+                f"Dense(..., activation={loss.head!r}) or loss='mse'")
+        return loss
+
+    def build(self, input_dim: int) -> Network:
+        """Allocate the flat buffers and draw the initial weights for ``input_dim`` features."""
+        if isinstance(input_dim, bool) or not isinstance(input_dim, numbers.Integral) \
+                or input_dim < 1:
+            raise ValueError(f"input_dim must be a positive integer, got {input_dim!r}")
+        shapes, n_in = [], int(input_dim)
+        for layer in self.layers:
+            shapes.append(dict(layer.param_shapes(n_in)))
+            n_in = layer.output_dim(n_in)
+        n_weights = sum(int(np.prod(s["W"])) for s in shapes if "W" in s)
+        n_total = n_weights + sum(int(np.prod(s["b"])) for s in shapes if "b" in s)
+        self._params = np.zeros(n_total, dtype=self.dtype)
+        self._grads = np.zeros(n_total, dtype=self.dtype)
+        w_off, b_off = 0, n_weights
+        self.param_slices = []
+        for layer, layer_shapes in zip(self.layers, shapes):
+            views_p, views_g, slices = {}, {}, {}
+            for name, shape in layer_shapes.items():
+                size = int(np.prod(shape))
+                start = w_off if name == "W" else b_off
+                sl = slice(start, start + size)
+                views_p[name] = self._params[sl].reshape(shape)
+                views_g[name] = self._grads[sl].reshape(shape)
+                slices[name] = sl
+                if name == "W":
+                    w_off += size
+                else:
+                    b_off += size
+            layer.bind(views_p, views_g)
+            self.param_slices.append(slices)
+            if "W" in views_p:
+                views_p["W"][...] = layer.init(layer_shapes["W"], self._init_rng)
+        self.input_dim = int(input_dim)
+        self.n_weights = n_weights
+        self.output_dim = n_in
+        return self
+
+    @property
+    def built(self) -> bool:
+        return self._params is not None
+
+    def _require_built(self):
+        if not self.built:
+            raise RuntimeError("this network is not built yet: pass input_dim=... to Network, "
+                               "call net.build(n_features), or fit it first")
+
+    # ------------------------------------------------------------------ parameters
+    @property
+    def params(self) -> np.ndarray:
+        """Every weight and bias, one 1-D array (weights of all layers, then biases)."""
+        self._require_built()
+        return self._params
+
+    @params.setter
+    def params(self, value):
+        self._require_built()
+        value = np.asarray(value)
+        if value.shape != self._params.shape:
+            raise ValueError(f"params must have shape {self._params.shape}, got {value.shape}")
+        # Copy into the buffer: the layers' W and b are views that must stay valid.
+        self._params[...] = value
+
+    @property
+    def grads(self) -> np.ndarray:
+        """The gradient buffer, same layout as ``params`` (filled by ``loss_and_grad``)."""
+        self._require_built()
+        return self._grads
+
+    @property
+    def n_params(self) -> int:
+        return 0 if self._params is None else self._params.size
+
+    @property
+    def dense_layers(self) -> list[Dense]:
+        return [layer for layer in self.layers if isinstance(layer, Dense)]
+
+    # ------------------------------------------------------------------ computation
+    def _forward(self, X, train=False, logits=False):
+        """Forward pass without input checks. ``logits=True`` stops before the last activation."""
+        A = X
+        last = len(self.layers) - 1
+        for i, layer in enumerate(self.layers):
+            if logits and i == last:
+                return layer.linear(A)
+            A = layer.forward(A, train)
+        return A
+
+    def _loss_and_grad(self, X, y, sample_weight=None, train=True):
+        """Loss, and the gradient written into ``self._grads``; no input checks.
+
+        Returns ``(loss, output)`` where ``output`` is what the loss saw (logits or activations).
+        """
+        last = self.layers[-1]
+        fused = self.loss.head is not None
+        out = self._forward(X, train=train, logits=fused)
+        loss, d_out = self.loss.value_and_grad(out, y, sample_weight)
+        if fused:
+            dA = last.backward_linear(d_out, need_input_grad=len(self.layers) > 1)
+        else:
+            dA = last.backward(d_out, need_input_grad=len(self.layers) > 1)
+        for i in range(len(self.layers) - 2, -1, -1):
+            # The input layer's dA_prev would be the gradient w.r.t. the data: skip it.
+            dA = self.layers[i].backward(dA, need_input_grad=i > 0)
+        return loss, out
+
+    def check_input(self, X, name: str = "X") -> np.ndarray:
+        """Validate ``X`` (2-D, numeric, finite, the right number of features) and cast it."""
+        self._require_built()
+        return check_X(X, self.dtype, n_features=self.input_dim, name=name)
+
+    def forward(self, X) -> np.ndarray:
+        """Output activations, shape ``(n_samples, n_out)``, in inference mode."""
+        return self._forward(self.check_input(X), train=False)
+
+    def loss_and_grad(self, X, y, sample_weight=None):
+        """``(loss, grad)`` on ``(X, y)``: grad is 1-D with the layout of ``params`` (a copy).
+
+        Dropout is active, as it is in training.
+        """
+        if not self.built:
+            self.build(check_X(X, self.dtype).shape[1])
+        X = self.check_input(X)
+        y = self.loss.prepare_targets(y, self.output_dim, self.dtype)
+        if len(y) != len(X):
+            raise ValueError(f"X and y have different numbers of samples: {len(X)} and {len(y)}")
+        sample_weight = check_sample_weight(sample_weight, len(X), self.dtype)
+        loss, _ = self._loss_and_grad(X, y, sample_weight)
+        return loss, self._grads.copy()
+
+    # ------------------------------------------------------------------ using a trained net
+    def predict_proba(self, X) -> np.ndarray:
+        """Probabilities, shape ``(n_samples, n_out)`` (the output activations)."""
+        return self.forward(X)
+
+    def predict(self, X) -> np.ndarray:
+        """Class labels for sigmoid heads (0/1 per output) and softmax heads (argmax index);
+        the output values for any other head. Single-output heads give shape ``(n_samples,)``.
+        """
+        out = self.forward(X)
+        head = self.layers[-1].activation.name
+        if head == "softmax":
+            return out.argmax(axis=1)
+        if head == "sigmoid":
+            out = (out > 0.5).astype(np.int64)
+        return out[:, 0] if out.shape[1] == 1 else out
+
+    def evaluate(self, X, y, sample_weight=None) -> dict:
+        """``{"loss": ..., "accuracy": ...}`` (accuracy for classification losses only)."""
+        X = self.check_input(X)
+        y = self.loss.prepare_targets(y, self.output_dim, self.dtype)
+        if len(y) != len(X):
+            raise ValueError(f"X and y have different numbers of samples: {len(X)} and {len(y)}")
+        sample_weight = check_sample_weight(sample_weight, len(X), self.dtype)
+        out = self._forward(X, logits=self.loss.head is not None)
+        result = {"loss": self.loss.value(out, y, sample_weight)}
+        if self.loss.is_classification:
+            result["accuracy"] = self.loss.n_correct(out, y) / len(X)
+        return result
+
+    def fit(self, X, y, optimizer=None, epochs: int = 1, **kwargs):
+        """Train on ``(X, y)``; see ``glassnet.training.fit`` for every option.
+
+        Returns the ``History`` (per-epoch loss and metrics), also kept as ``net.history``.
+        """
+        from .training import fit
+
+        return fit(self, X, y, optimizer=optimizer, epochs=epochs, **kwargs)
+
+    # ------------------------------------------------------------------ description
+    def get_config(self) -> dict:
+        """The architecture as plain data (JSON-friendly): enough to rebuild the network."""
+        return {"layers": [layer.get_config() for layer in self.layers],
+                "input_dim": self.input_dim, "loss": self.loss.name, "dtype": self.dtype.name}
+
+    def summary(self) -> list[dict]:
+        """One row per layer: type, output size, number of parameters."""
+        rows, n_in = [], self.input_dim
+        for layer, slices in zip(self.layers, self.param_slices if self.built else []):
+            n_out = layer.output_dim(n_in)
+            n = sum(s.stop - s.start for s in slices.values())
+            rows.append({"layer": repr(layer), "output": n_out, "params": n})
+            n_in = n_out
+        return rows
+
+    def __repr__(self):
+        inner = ", ".join(repr(layer) for layer in self.layers)
+        return f"Network([{inner}], input_dim={self.input_dim}, loss={self.loss.name!r})"

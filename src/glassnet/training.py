@@ -1,0 +1,375 @@
+"""The fit loop: epochs of mini-batches, validation, early stopping, callbacks, history.
+
+The loop itself checks nothing per step except that the loss is finite: every input is validated
+once before the first epoch. A loss that becomes NaN or infinite stops training with a
+``DivergenceError`` and the network keeps the weights it had at the start of that epoch.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+from ._validation import check_sample_weight, check_X
+from .optimizers import Optimizer
+from .optimizers import get as get_optimizer
+
+__all__ = ["fit", "History", "Callback", "EarlyStopping", "DivergenceError"]
+
+
+class DivergenceError(ValueError):
+    """Training produced a NaN or infinite loss; the network holds its last finite weights."""
+
+
+class History:
+    """Per-epoch metrics: ``history["loss"]``, ``["accuracy"]``, ``["val_loss"]``, ...
+
+    ``to_dict()`` gives plain Python lists of floats (JSON-friendly).
+    """
+
+    def __init__(self):
+        self.history: dict[str, list[float]] = {}
+        self.epochs: list[int] = []
+        self.stopped_epoch: int | None = None
+        self.best_epoch: int | None = None
+
+    def append(self, epoch: int, logs: dict) -> None:
+        self.epochs.append(epoch)
+        for key, value in logs.items():
+            self.history.setdefault(key, []).append(float(value))
+
+    def __getitem__(self, key):
+        return self.history[key]
+
+    def __contains__(self, key):
+        return key in self.history
+
+    def __len__(self):
+        return len(self.epochs)
+
+    def to_dict(self) -> dict:
+        return {"epochs": list(self.epochs), **{k: list(v) for k, v in self.history.items()},
+                "stopped_epoch": self.stopped_epoch, "best_epoch": self.best_epoch}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> History:
+        h = cls()
+        h.epochs = list(data.get("epochs", []))
+        h.stopped_epoch, h.best_epoch = data.get("stopped_epoch"), data.get("best_epoch")
+        h.history = {k: list(v) for k, v in data.items()
+                     if k not in ("epochs", "stopped_epoch", "best_epoch")}
+        return h
+
+    def __repr__(self):
+        last = {k: round(v[-1], 6) for k, v in self.history.items() if v}
+        return f"History(epochs={len(self)}, last={last})"
+
+
+class Callback:
+    """Hooks into the loop. ``on_epoch_end`` returning True stops training."""
+
+    def on_train_begin(self, net, history: History) -> None:
+        pass
+
+    def on_epoch_end(self, epoch: int, logs: dict, net, history: History) -> bool | None:
+        return None
+
+    def on_train_end(self, net, history: History) -> None:
+        pass
+
+
+class _FunctionCallback(Callback):
+    def __init__(self, fn):
+        self.fn = fn
+
+    def on_epoch_end(self, epoch, logs, net, history):
+        return self.fn(epoch, logs)
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs, and
+    (by default) put back the weights of the best epoch.
+
+    ``monitor`` is ``"val_loss"`` when there is validation data, else ``"loss"``.
+    """
+
+    def __init__(self, patience: int = 10, min_delta: float = 0.0, monitor: str | None = None,
+                 restore_best_weights: bool = True):
+        if isinstance(patience, bool) or not isinstance(patience, numbers.Integral) \
+                or patience < 1:
+            raise ValueError(f"patience must be a positive integer, got {patience!r}")
+        self.patience, self.min_delta = int(patience), float(min_delta)
+        self.monitor, self.restore_best_weights = monitor, restore_best_weights
+
+    def on_train_begin(self, net, history):
+        self.best, self.wait, self.best_params = math.inf, 0, None
+        self._monitor = self.monitor
+
+    def on_epoch_end(self, epoch, logs, net, history):
+        if self._monitor is None:
+            self._monitor = "val_loss" if "val_loss" in logs else "loss"
+        value = logs[self._monitor]
+        if value < self.best - self.min_delta:
+            self.best, self.wait = value, 0
+            history.best_epoch = epoch
+            if self.restore_best_weights:
+                self.best_params = net.params.copy()
+            return False
+        self.wait += 1
+        return self.wait >= self.patience
+
+    def on_train_end(self, net, history):
+        if self.restore_best_weights and self.best_params is not None:
+            net.params = self.best_params
+
+
+def _check_int(value, name, low=1, allow_none=False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def _split_validation(X, y, w, fraction, rng, stratify):
+    """A random (stratified for classification) split; never just the last rows."""
+    n = len(X)
+    n_val = int(math.ceil(n * fraction))
+    if not 0 < n_val < n:
+        raise ValueError(f"validation_split={fraction} leaves no samples for training or "
+                         f"validation with {n} samples")
+    order = rng.permutation(n)
+    if stratify:
+        labels = y if y.ndim == 1 else y.argmax(axis=1) if y.shape[1] > 1 else y[:, 0]
+        # Take about `fraction` of each class, in the shuffled order.
+        val_idx = []
+        for cls in np.unique(labels):
+            members = order[labels[order] == cls]
+            k = int(round(len(members) * fraction))
+            val_idx.extend(members[:k])
+        val_idx = np.array(sorted(val_idx), dtype=np.intp)
+        if not 0 < len(val_idx) < n:
+            val_idx = np.sort(order[:n_val])
+    else:
+        val_idx = np.sort(order[:n_val])
+    mask = np.ones(n, dtype=bool)
+    mask[val_idx] = False
+    train_w = None if w is None else w[mask]
+    val_w = None if w is None else w[~mask]
+    return X[mask], y[mask], train_w, (X[~mask], y[~mask], val_w)
+
+
+def fit(net, X, y, optimizer: Optimizer | str | None = None, epochs: int = 1,
+        batch_size: int | None = None, shuffle: bool = True, validation_data=None,
+        validation_split: float = 0.0, sample_weight=None,
+        callbacks: Iterable[Callback | Callable] = (), verbose: int = 0,
+        early_stopping: int | EarlyStopping | None = None, clip_norm: float | None = None,
+        checkpoint: str | os.PathLike | None = None, checkpoint_every: int = 1,
+        progress: bool = False):
+    """Train ``net`` on ``X (n_samples, n_features)`` and ``y``; return the ``History``.
+
+    Parameters
+    ----------
+    optimizer : Optimizer or name, default ``SGD(learning_rate=0.01)``
+    epochs : int
+        Passes over the data. With ``batch_size=None`` an epoch is one full-batch step,
+        the tutorials' "iteration".
+    batch_size : int, optional
+        Mini-batch size; None means the whole training set.
+    shuffle : bool
+        Reshuffle the samples every epoch (from the network's seed).
+    validation_data : (X_val, y_val), optional
+    validation_split : float
+        Fraction of (X, y) held out for validation, chosen at random (stratified for
+        classification); ignored when ``validation_data`` is given.
+    sample_weight : array of shape (n_samples,), optional
+    callbacks : Callbacks, or functions ``f(epoch, logs)`` that return True to stop
+    verbose : int
+        Print the metrics every ``verbose`` epochs (0: silent).
+    early_stopping : int or EarlyStopping, optional
+        Patience in epochs (monitoring ``val_loss`` if there is validation data, else ``loss``);
+        the best weights are restored at the end.
+    clip_norm : float, optional
+        Rescale the gradient when its global L2 norm exceeds this.
+    checkpoint : path, optional
+        Folder for a checkpoint written every ``checkpoint_every`` epochs; if it already holds
+        one, training resumes from it and ends exactly as an uninterrupted run would.
+    progress : bool
+        Show a Rich progress bar with the loss and accuracy.
+    """
+    epochs = _check_int(epochs, "epochs")
+    batch_size = _check_int(batch_size, "batch_size", allow_none=True)
+    verbose = _check_int(verbose, "verbose", low=0)
+    checkpoint_every = _check_int(checkpoint_every, "checkpoint_every")
+    if not (isinstance(validation_split, numbers.Real) and 0 <= validation_split < 1):
+        raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
+    if clip_norm is not None and not (isinstance(clip_norm, numbers.Real) and clip_norm > 0):
+        raise ValueError(f"clip_norm must be a number > 0, got {clip_norm!r}")
+    optimizer = get_optimizer("sgd", learning_rate=0.01) if optimizer is None else \
+        get_optimizer(optimizer)
+
+    X = check_X(X, net.dtype, n_features=net.input_dim)
+    if not net.built:
+        net.build(X.shape[1])
+    y = net.loss.prepare_targets(y, net.output_dim, net.dtype)
+    if len(y) != len(X):
+        raise ValueError(f"X and y have different numbers of samples: {len(X)} and {len(y)}")
+    sample_weight = check_sample_weight(sample_weight, len(X), net.dtype)
+
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError("validation_data must be a tuple (X_val, y_val)")
+        X_val = check_X(validation_data[0], net.dtype, n_features=net.input_dim, name="X_val")
+        y_val = net.loss.prepare_targets(validation_data[1], net.output_dim, net.dtype)
+        if len(y_val) != len(X_val):
+            raise ValueError(f"X_val and y_val have different numbers of samples: "
+                             f"{len(X_val)} and {len(y_val)}")
+        w_val = check_sample_weight(validation_data[2] if len(validation_data) == 3 else None,
+                                    len(X_val), net.dtype)
+        validation = (X_val, y_val, w_val)
+    elif validation_split:
+        X, y, sample_weight, validation = _split_validation(
+            X, y, sample_weight, validation_split, net._shuffle_rng,
+            stratify=net.loss.is_classification)
+    else:
+        validation = None
+
+    callbacks = [cb if isinstance(cb, Callback) else _FunctionCallback(cb) for cb in callbacks]
+    if early_stopping is not None:
+        callbacks.append(early_stopping if isinstance(early_stopping, EarlyStopping)
+                         else EarlyStopping(patience=early_stopping))
+
+    history = History()
+    start_epoch = 0
+    if checkpoint is not None:
+        from .io import load_checkpoint
+
+        state = load_checkpoint(checkpoint, net, optimizer)
+        if state is not None:
+            history = History.from_dict(state["history"])
+            start_epoch = state["epoch"] + 1
+
+    net.history = history
+    for cb in callbacks:
+        cb.on_train_begin(net, history)
+
+    loop = _Loop(net, optimizer, X, y, sample_weight, batch_size, shuffle, clip_norm)
+    bar = _ProgressBar(epochs, start_epoch) if progress else None
+    try:
+        for epoch in range(start_epoch, epochs):
+            optimizer.set_epoch(epoch)
+            logs = loop.run_epoch(epoch)
+            logs["learning_rate"] = optimizer.learning_rate
+            if validation is not None:
+                for key, value in net.evaluate(*validation[:2], validation[2]).items():
+                    logs[f"val_{key}"] = value
+            history.append(epoch, logs)
+            if verbose and (epoch % verbose == 0 or epoch == epochs - 1):
+                print(f"epoch {epoch}: " + ", ".join(
+                    f"{k} {v:.6g}" for k, v in logs.items() if k != "learning_rate"), flush=True)
+            if bar is not None:
+                bar.update(logs)
+            stop = False
+            for cb in callbacks:
+                stop = bool(cb.on_epoch_end(epoch, logs, net, history)) or stop
+            if checkpoint is not None and ((epoch + 1) % checkpoint_every == 0 or stop
+                                           or epoch == epochs - 1):
+                from .io import save_checkpoint
+
+                save_checkpoint(checkpoint, net, optimizer, epoch, history)
+            if stop:
+                history.stopped_epoch = epoch
+                break
+    finally:
+        if bar is not None:
+            bar.close()
+    for cb in callbacks:
+        cb.on_train_end(net, history)
+    return history
+
+
+class _Loop:
+    """One epoch of mini-batch steps, with the buffers it needs made once."""
+
+    def __init__(self, net, optimizer, X, y, w, batch_size, shuffle, clip_norm):
+        self.net, self.optimizer = net, optimizer
+        self.X, self.y, self.w = X, y, w
+        n = len(X)
+        self.batch_size = n if batch_size is None else min(batch_size, n)
+        # A full batch's gradient does not depend on the order of the samples.
+        self.shuffle = shuffle and self.batch_size < n
+        self.clip_norm = clip_norm
+        self.snapshot = np.empty_like(net.params)
+        self.total_weight = n if w is None else float(w.sum())
+
+    def run_epoch(self, epoch):
+        net, loss_fn, params, grads = self.net, self.net.loss, self.net.params, self.net.grads
+        X, y, w = self.X, self.y, self.w
+        if self.shuffle:
+            # One gather per epoch, then contiguous slices: cheaper than gathering every batch.
+            order = net._shuffle_rng.permutation(len(X))
+            X, y = X[order], y[order]
+            w = None if w is None else w[order]
+        np.copyto(self.snapshot, params)
+        total_loss, correct, bs, n = 0.0, 0, self.batch_size, len(X)
+        classify = loss_fn.is_classification
+        for start in range(0, n, bs):
+            stop = start + bs
+            Xb, yb = X[start:stop], y[start:stop]
+            wb = None if w is None else w[start:stop]
+            loss, out = net._loss_and_grad(Xb, yb, wb)
+            if not math.isfinite(loss):
+                self._diverged(epoch)
+            weight = len(Xb) if wb is None else float(wb.sum())
+            total_loss += loss * weight
+            if classify:
+                correct += loss_fn.n_correct(out, yb)
+            if self.clip_norm is not None:
+                norm = math.sqrt(float(grads @ grads))
+                if norm > self.clip_norm:
+                    grads *= self.clip_norm / norm
+            self.optimizer.step(params, grads, net.n_weights)
+        if not np.isfinite(params).all():
+            self._diverged(epoch)
+        logs = {"loss": total_loss / self.total_weight}
+        if classify:
+            logs["accuracy"] = correct / n
+        return logs
+
+    def _diverged(self, epoch):
+        self.net.params = self.snapshot
+        lr = self.optimizer.learning_rate
+        raise DivergenceError(
+            f"training diverged at epoch {epoch}: the loss became NaN or infinite. The network "
+            f"keeps the weights from the end of epoch {epoch - 1}. Try a smaller learning rate "
+            f"(now {lr:g}, e.g. {lr / 10:g}), gradient clipping (clip_norm=1.0), or scaling "
+            "the input features.")
+
+
+class _ProgressBar:
+    def __init__(self, epochs, start):
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[metrics]}"), TimeElapsedColumn(),
+                                 TimeRemainingColumn(), transient=False)
+        self.progress.start()
+        self.task = self.progress.add_task("fit", total=epochs, completed=start, metrics="")
+
+    def update(self, logs):
+        text = " ".join(f"{k} {v:.4f}" for k, v in logs.items() if k != "learning_rate")
+        self.progress.update(self.task, advance=1, metrics=text)
+
+    def close(self):
+        self.progress.stop()
