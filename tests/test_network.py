@@ -221,3 +221,16 @@ def test_input_dim_inferred_at_first_fit(rng):
 def test_unbuilt_network_says_how_to_build_it():
     with pytest.raises(RuntimeError, match="input_dim"):
         gn.Network([gn.Dense(1)]).forward(np.zeros((1, 2)))
+
+
+def test_pickle_and_deepcopy_keep_layer_weights_as_views_of_params(rng):
+    import copy
+    import pickle
+
+    net = small_net()
+    X = rng.normal(size=(5, 2))
+    for clone in (pickle.loads(pickle.dumps(net)), copy.deepcopy(net)):
+        np.testing.assert_array_equal(clone.forward(X), net.forward(X))
+        clone.params[:] = 0
+        assert np.all(clone.layers[0].W == 0), "layer weights lost their link to params"
+        assert not np.all(net.params == 0)

@@ -1,4 +1,4 @@
-"""Gradient checking: central finite differences in float64 against ``loss_and_grad``.
+"""Gradient checking: central finite differences against the float64 ``loss_and_grad``.
 
 For every parameter ``p``: ``(L(p + h) - L(p - h)) / 2h``. Each parameter tensor (a layer's
 ``W`` or ``b``) is compared with its analytic gradient by the norm-wise relative error
@@ -64,12 +64,21 @@ def gradcheck(net, X, y, sample_weight=None, epsilon: float = 1e-6,
 
     _, analytic = probe.loss_and_grad(X, y, sample_weight)
     X = probe.check_input(X)
-    y = probe.loss.prepare_targets(y, probe.output_dim, np.float64)
+
+    # The differences are taken in extended precision where the platform has it (80-bit on
+    # x86): rounding noise in the loss, amplified by 1/(2 epsilon), then stays far below the
+    # gradients being checked, even tiny ones.
+    wide = np.dtype(np.longdouble)
+    probe._params, probe._grads = probe._params.astype(wide), probe._grads.astype(wide)
+    probe.dtype = wide
+    probe._bind_views()
+    X = X.astype(wide)
+    y = probe.loss.prepare_targets(y, probe.output_dim, wide)
     from ._validation import check_sample_weight
-    sample_weight = check_sample_weight(sample_weight, len(X), np.float64)
+    sample_weight = check_sample_weight(sample_weight, len(X), wide)
 
     params = probe.params
-    numeric = np.empty_like(params)
+    numeric = np.empty(params.size, dtype=np.float64)
     for i in range(params.size):
         original = params[i]
         params[i] = original + epsilon
@@ -77,7 +86,7 @@ def gradcheck(net, X, y, sample_weight=None, epsilon: float = 1e-6,
         params[i] = original - epsilon
         minus, _ = probe._loss_and_grad(X, y, sample_weight, train=False)
         params[i] = original
-        numeric[i] = (plus - minus) / (2 * epsilon)
+        numeric[i] = (plus - minus) / (2 * wide.type(epsilon))
 
     abs_err = np.abs(analytic - numeric)
     report = GradcheckReport(tolerance=tolerance)

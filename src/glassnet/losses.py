@@ -31,14 +31,15 @@ class Loss:
         raise NotImplementedError
 
     def value_and_grad(self, out, y, sample_weight=None, grad=None):
-        """Loss (a float) and its gradient w.r.t. ``out``, shape ``(n_samples, n_out)``.
+        """Loss (a scalar of ``out``'s dtype) and its gradient w.r.t. ``out``, shape
+        ``(n_samples, n_out)``.
 
         ``grad`` is an optional buffer of ``out``'s shape to write the gradient into.
         """
         raise NotImplementedError
 
     def value(self, out, y, sample_weight=None) -> float:
-        return self.value_and_grad(out, y, sample_weight)[0]
+        return float(self.value_and_grad(out, y, sample_weight)[0])
 
     def n_correct(self, out, y) -> int:
         """How many samples ``out`` classifies right (classification losses only)."""
@@ -97,7 +98,7 @@ class BinaryCrossentropy(Loss):
         per_elem = np.logaddexp(0, out) - y * out
         if w is not None:
             per_elem *= w
-        loss = float(per_elem.sum()) / norm
+        loss = per_elem.sum() / norm
         # dL/dz = sigmoid(z) - y; sigmoid via tanh never overflows.
         grad = np.multiply(out, 0.5, out=grad)
         np.tanh(grad, out=grad)
@@ -161,7 +162,7 @@ class CategoricalCrossentropy(Loss):
         else:
             row_mass = y.sum(axis=1, keepdims=True)
             per_sample = log_norm[:, 0] * row_mass[:, 0] - (shifted * y).sum(axis=1)
-        loss = float(per_sample @ sample_weight if w is not None else per_sample.sum()) / norm
+        loss = (per_sample @ sample_weight if w is not None else per_sample.sum()) / norm
         # dL/dz = softmax(z) - y (times the row's mass, 1 for one-hot or probability rows)
         grad = np.divide(probs, sum_exp, out=shifted)
         if y.ndim == 1:
@@ -196,7 +197,7 @@ class MeanSquaredError(Loss):
         if w is not None:
             sq *= w
             diff *= w
-        loss = float(sq.sum()) / norm
+        loss = sq.sum() / norm
         diff *= 2.0 / norm
         return loss, diff
 

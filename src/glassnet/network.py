@@ -129,28 +129,47 @@ class Network:
         self._params = np.zeros(n_total, dtype=self.dtype)
         self._grads = np.zeros(n_total, dtype=self.dtype)
         w_off, b_off = 0, n_weights
-        self.param_slices = []
-        for layer, layer_shapes in zip(self.layers, shapes):
-            views_p, views_g, slices = {}, {}, {}
+        self.param_slices, self._param_shapes = [], shapes
+        for layer_shapes in shapes:
+            slices = {}
             for name, shape in layer_shapes.items():
                 size = int(np.prod(shape))
                 start = w_off if name == "W" else b_off
-                sl = slice(start, start + size)
-                views_p[name] = self._params[sl].reshape(shape)
-                views_g[name] = self._grads[sl].reshape(shape)
-                slices[name] = sl
+                slices[name] = slice(start, start + size)
                 if name == "W":
                     w_off += size
                 else:
                     b_off += size
-            layer.bind(views_p, views_g)
             self.param_slices.append(slices)
-            if "W" in views_p:
-                views_p["W"][...] = layer.init(layer_shapes["W"], self._init_rng)
+        self._bind_views()
+        for layer, layer_shapes in zip(self.layers, shapes):
+            if "W" in layer_shapes:
+                layer.W[...] = layer.init(layer_shapes["W"], self._init_rng)
         self.input_dim = int(input_dim)
         self.n_weights = n_weights
         self.output_dim = n_in
         return self
+
+    def _bind_views(self):
+        """Give every layer its views into the flat parameter and gradient buffers."""
+        for layer, slices, shapes in zip(self.layers, self.param_slices, self._param_shapes):
+            layer.bind({k: self._params[sl].reshape(shapes[k]) for k, sl in slices.items()},
+                       {k: self._grads[sl].reshape(shapes[k]) for k, sl in slices.items()})
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        # Activations cached from the last forward pass are not part of the model.
+        for layer in self.layers:
+            for attr in ("_A_prev", "_Z", "_A", "_mask"):
+                if getattr(layer, attr, None) is not None:
+                    setattr(layer, attr, None)
+        return state
+
+    def __setstate__(self, state):
+        # Pickling turns views into separate copies: point the layers back into the buffers.
+        self.__dict__.update(state)
+        if self._params is not None:
+            self._bind_views()
 
     @property
     def built(self) -> bool:
@@ -242,7 +261,7 @@ class Network:
             raise ValueError(f"X and y have different numbers of samples: {len(X)} and {len(y)}")
         sample_weight = check_sample_weight(sample_weight, len(X), self.dtype)
         loss, _ = self._loss_and_grad(X, y, sample_weight)
-        return loss, self._grads.copy()
+        return float(loss), self._grads.copy()
 
     # ------------------------------------------------------------------ using a trained net
     def predict_proba(self, X) -> np.ndarray:

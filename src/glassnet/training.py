@@ -325,7 +325,7 @@ class _Loop:
             if not math.isfinite(loss):
                 self._diverged(epoch)
             weight = len(Xb) if wb is None else float(wb.sum())
-            total_loss += loss * weight
+            total_loss += float(loss) * weight
             if classify:
                 correct += loss_fn.n_correct(out, yb)
             if self.clip_norm is not None:
