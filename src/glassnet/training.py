@@ -168,6 +168,7 @@ def fit(net, X, y, optimizer: Optimizer | str | None = None, epochs: int = 1,
         validation_split: float = 0.0, sample_weight=None,
         callbacks: Iterable[Callback | Callable] = (), verbose: int = 0,
         early_stopping: int | EarlyStopping | None = None, clip_norm: float | None = None,
+        l2: float = 0.0,
         checkpoint: str | os.PathLike | None = None, checkpoint_every: int = 1,
         progress: bool = False):
     """Train ``net`` on ``X (n_samples, n_features)`` and ``y``; return the ``History``.
@@ -195,6 +196,11 @@ def fit(net, X, y, optimizer: Optimizer | str | None = None, epochs: int = 1,
         the best weights are restored at the end.
     clip_norm : float, optional
         Rescale the gradient when its global L2 norm exceeds this.
+    l2 : float
+        L2 penalty ``0.5 * l2 * ||W||^2 / n_batch`` added to each batch's loss, over the
+        weights (not biases); ``n_batch`` is the batch's total sample weight (its size when
+        unweighted), so a weight of 2 is the same as repeating a sample. This is
+        scikit-learn's ``alpha``.
     checkpoint : path, optional
         Folder for a checkpoint written every ``checkpoint_every`` epochs; if it already holds
         one, training resumes from it and ends exactly as an uninterrupted run would.
@@ -209,6 +215,8 @@ def fit(net, X, y, optimizer: Optimizer | str | None = None, epochs: int = 1,
         raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
     if clip_norm is not None and not (isinstance(clip_norm, numbers.Real) and clip_norm > 0):
         raise ValueError(f"clip_norm must be a number > 0, got {clip_norm!r}")
+    if not (isinstance(l2, numbers.Real) and 0 <= l2 < math.inf):
+        raise ValueError(f"l2 must be a finite number >= 0, got {l2!r}")
     optimizer = get_optimizer("sgd", learning_rate=0.01) if optimizer is None else \
         get_optimizer(optimizer)
 
@@ -257,7 +265,7 @@ def fit(net, X, y, optimizer: Optimizer | str | None = None, epochs: int = 1,
     for cb in callbacks:
         cb.on_train_begin(net, history)
 
-    loop = _Loop(net, optimizer, X, y, sample_weight, batch_size, shuffle, clip_norm)
+    loop = _Loop(net, optimizer, X, y, sample_weight, batch_size, shuffle, clip_norm, l2)
     bar = _ProgressBar(epochs, start_epoch) if progress else None
     try:
         for epoch in range(start_epoch, epochs):
@@ -295,18 +303,26 @@ def fit(net, X, y, optimizer: Optimizer | str | None = None, epochs: int = 1,
 class _Loop:
     """One epoch of mini-batch steps, with the buffers it needs made once."""
 
-    def __init__(self, net, optimizer, X, y, w, batch_size, shuffle, clip_norm):
+    def __init__(self, net, optimizer, X, y, w, batch_size, shuffle, clip_norm, l2):
         self.net, self.optimizer = net, optimizer
         self.X, self.y, self.w = X, y, w
         n = len(X)
         self.batch_size = n if batch_size is None else min(batch_size, n)
         # A full batch's gradient does not depend on the order of the samples.
         self.shuffle = shuffle and self.batch_size < n
-        self.clip_norm = clip_norm
-        self.snapshot = np.empty_like(net.params)
+        self.clip_norm, self.l2 = clip_norm, float(l2)
+        # Weights at the start of this epoch and of the one before: restoring the right one
+        # on divergence costs one copy per epoch, not one per step.
+        self.snapshot, self.previous = np.empty_like(net.params), np.empty_like(net.params)
+        self.previous_epoch = None
         self.total_weight = n if w is None else float(w.sum())
 
     def run_epoch(self, epoch):
+        # A diverging run overflows somewhere; the loop says so itself, naming the epoch.
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._run_epoch(epoch)
+
+    def _run_epoch(self, epoch):
         net, loss_fn, params, grads = self.net, self.net.loss, self.net.params, self.net.grads
         X, y, w = self.X, self.y, self.w
         if self.shuffle:
@@ -314,6 +330,8 @@ class _Loop:
             order = net._shuffle_rng.permutation(len(X))
             X, y = X[order], y[order]
             w = None if w is None else w[order]
+        self.snapshot, self.previous = self.previous, self.snapshot
+        self.previous_epoch = epoch - 1 if epoch > 0 else None
         np.copyto(self.snapshot, params)
         total_loss, correct, bs, n = 0.0, 0, self.batch_size, len(X)
         classify = loss_fn.is_classification
@@ -323,8 +341,12 @@ class _Loop:
             wb = None if w is None else w[start:stop]
             loss, out = net._loss_and_grad(Xb, yb, wb)
             if not math.isfinite(loss):
-                self._diverged(epoch)
+                self._diverged(epoch, first_batch=start == 0)
             weight = len(Xb) if wb is None else float(wb.sum())
+            if self.l2:
+                W, dW = params[:net.n_weights], grads[:net.n_weights]
+                loss += 0.5 * self.l2 * float(W @ W) / weight
+                dW += (self.l2 / weight) * W
             total_loss += float(loss) * weight
             if classify:
                 correct += loss_fn.n_correct(out, yb)
@@ -334,20 +356,27 @@ class _Loop:
                     grads *= self.clip_norm / norm
             self.optimizer.step(params, grads, net.n_weights)
         if not np.isfinite(params).all():
-            self._diverged(epoch)
+            self._diverged(epoch, first_batch=False)
         logs = {"loss": total_loss / self.total_weight}
         if classify:
             logs["accuracy"] = correct / n
         return logs
 
-    def _diverged(self, epoch):
-        self.net.params = self.snapshot
+    def _diverged(self, epoch, first_batch):
+        """Restore the last weights that gave a finite loss, and say what happened."""
+        if not first_batch:
+            # This epoch's first batch had a finite loss with the weights it started from.
+            self.net.params, kept = self.snapshot, f"from the start of epoch {epoch}"
+        elif self.previous_epoch is not None and self.previous_epoch >= 0 and epoch > 0:
+            self.net.params, kept = self.previous, f"from the start of epoch {epoch - 1}"
+        else:
+            self.net.params, kept = self.snapshot, "it started with"
         lr = self.optimizer.learning_rate
         raise DivergenceError(
             f"training diverged at epoch {epoch}: the loss became NaN or infinite. The network "
-            f"keeps the weights from the end of epoch {epoch - 1}. Try a smaller learning rate "
-            f"(now {lr:g}, e.g. {lr / 10:g}), gradient clipping (clip_norm=1.0), or scaling "
-            "the input features.")
+            f"keeps the last weights that gave a finite loss ({kept}). Try a smaller learning "
+            f"rate (now {lr:g}, e.g. {lr / 10:g}), gradient clipping (clip_norm=1.0), or "
+            "scaling the input features.")
 
 
 class _ProgressBar:

@@ -1,0 +1,228 @@
+"""The estimators in scikit-learn's machinery, against MLPClassifier, and their extras."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_breast_cancer, load_digits, make_moons, make_regression
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from glassnet.sklearn import NeuralNetClassifier, NeuralNetRegressor
+
+
+@pytest.fixture(scope="module")
+def moons():
+    return make_moons(200, noise=0.2, random_state=0)
+
+
+def test_pipeline_gridsearch_and_cross_validation(moons):
+    X, y = moons
+    pipe = make_pipeline(StandardScaler(),
+                         NeuralNetClassifier((8,), max_iter=60, random_state=0))
+    search = GridSearchCV(pipe, {"neuralnetclassifier__learning_rate_init": [0.01, 0.03]},
+                          cv=3, n_jobs=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search.fit(X, y)
+        scores = cross_val_score(pipe, X, y, cv=3)
+    assert search.best_score_ > 0.8 and scores.mean() > 0.8
+    assert search.best_params_["neuralnetclassifier__learning_rate_init"] in (0.01, 0.03)
+
+
+def test_clone_keeps_parameters_and_drops_fitted_state(moons):
+    X, y = moons
+    model = NeuralNetClassifier((5, 3), activation=["relu", "tanh"], dropout=0.1,
+                                random_state=1, max_iter=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    copy = clone(model)
+    assert copy.get_params() == model.get_params()
+    assert not hasattr(copy, "network_")
+
+
+@pytest.mark.parametrize("loader", [load_digits, load_breast_cancer])
+def test_accuracy_at_least_sklearn_mlp_minus_one_point(loader):
+    X, y = loader(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0,
+                                                        stratify=y)
+    scaler = StandardScaler().fit(X_train)
+    X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    ours, theirs = [], []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for seed in range(3):
+            ours.append(NeuralNetClassifier((64,), random_state=seed)
+                        .fit(X_train, y_train).score(X_test, y_test))
+            theirs.append(MLPClassifier((64,), random_state=seed)
+                          .fit(X_train, y_train).score(X_test, y_test))
+    assert np.mean(ours) >= np.mean(theirs) - 0.01, (ours, theirs)
+
+
+def test_the_tutorials_full_batch_gradient_descent_is_expressible(moons):
+    X, y = moons
+    model = NeuralNetClassifier((5,), solver="sgd", momentum=0.0, batch_size=None,
+                                learning_rate_init=0.5, alpha=0.0, max_iter=3, tol=0.0,
+                                shuffle=False, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    assert model.n_iter_ == 3 and model.t_ == 3, "one step per epoch: full batch"
+    # The same three steps by hand, from the same initial weights.
+    import glassnet as gn
+    net = gn.Network([gn.Dense(5, "relu"), gn.Dense(1, "sigmoid")], input_dim=2, seed=0)
+    for _ in range(3):
+        _, grad = net.loss_and_grad(X, y)
+        net.params = net.params - 0.5 * grad
+    np.testing.assert_allclose(model.network_.params, net.params, rtol=1e-12)
+
+
+def test_same_random_state_gives_identical_predictions_on_refit(moons):
+    X, y = moons
+    model = NeuralNetClassifier((10,), random_state=42, max_iter=20, batch_size=16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        first = model.fit(X, y).predict_proba(X)
+        second = model.fit(X, y).predict_proba(X)
+        other = clone(model).set_params(random_state=7).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(first, second)
+    assert not np.array_equal(first, other)
+
+
+def test_string_labels_and_multiclass(rng):
+    X = rng.normal(size=(150, 4))
+    labels = np.array(["cat", "dog", "fish"])[np.argmax(X[:, :3], axis=1)]
+    model = NeuralNetClassifier((16,), random_state=0, max_iter=300).fit(X, labels)
+    assert list(model.classes_) == ["cat", "dog", "fish"]
+    assert model.out_activation_ == "softmax"
+    pred = model.predict(X)
+    assert pred.dtype == labels.dtype and (pred == labels).mean() > 0.9
+    proba = model.predict_proba(X)
+    assert proba.shape == (150, 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+
+
+def test_multilabel_classification(rng):
+    X = rng.normal(size=(200, 3))
+    Y = np.column_stack([X[:, 0] > 0, X[:, 1] > 0, X[:, 0] + X[:, 2] > 0]).astype(int)
+    model = NeuralNetClassifier((16,), random_state=0, max_iter=300).fit(X, Y)
+    assert model.out_activation_ == "sigmoid" and model.n_outputs_ == 3
+    pred = model.predict(X)
+    assert pred.shape == (200, 3) and (pred == Y).mean() > 0.9
+
+
+def test_single_and_multi_output_regression():
+    X, y = make_regression(200, 5, n_targets=2, noise=0.1, random_state=0)
+    y = y / y.std(axis=0)
+    multi = NeuralNetRegressor((32,), random_state=0, max_iter=300, learning_rate_init=0.01)
+    assert multi.fit(X, y).predict(X).shape == (200, 2)
+    assert multi.score(X, y) > 0.95
+    single = NeuralNetRegressor((32,), random_state=0, max_iter=300, learning_rate_init=0.01)
+    assert single.fit(X, y[:, 0]).predict(X).shape == (200,)
+    assert single.score(X, y[:, 0]) > 0.95
+
+
+def test_coefs_and_intercepts_have_sklearn_shapes(moons):
+    X, y = moons
+    model = NeuralNetClassifier((6, 4), random_state=0, max_iter=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    assert [c.shape for c in model.coefs_] == [(2, 6), (6, 4), (4, 1)]
+    assert [b.shape for b in model.intercepts_] == [(6,), (4,), (1,)]
+    assert model.n_features_in_ == 2 and len(model.loss_curve_) == model.n_iter_ == 2
+
+
+def test_early_stopping_on_validation_loss_records_its_curve(moons):
+    X, y = moons
+    model = NeuralNetClassifier((16,), early_stopping=True, n_iter_no_change=5,
+                                learning_rate_init=0.05, max_iter=500, random_state=0)
+    model.fit(X, y)
+    curve = model.validation_loss_curve_
+    assert len(curve) == model.n_iter_ < 500
+    assert model.best_validation_loss_ == min(curve)
+
+
+def test_sample_weight_matches_repeating_samples_with_minibatch_solvers_full_batch(moons):
+    X, y = moons
+    w = np.random.default_rng(0).integers(0, 3, len(X))
+    kwargs = dict(hidden_layer_sizes=(8,), max_iter=30, batch_size=None, random_state=0,
+                  alpha=1e-2, tol=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        weighted = NeuralNetClassifier(**kwargs).fit(X, y, sample_weight=w)
+        repeated = NeuralNetClassifier(**kwargs).fit(np.repeat(X, w, 0), np.repeat(y, w))
+    np.testing.assert_allclose(weighted.predict_proba(X), repeated.predict_proba(X),
+                               rtol=1e-9)
+
+
+def test_partial_fit_needs_classes_first_and_then_learns(moons):
+    X, y = moons
+    model = NeuralNetClassifier((16,), learning_rate_init=0.05, random_state=0)
+    with pytest.raises(ValueError, match="classes must be passed"):
+        model.partial_fit(X, y)
+    for _ in range(150):
+        model.partial_fit(X, y, classes=[0, 1])
+    # A linear boundary gets about 0.85 on these moons: > 0.9 needs the hidden layer.
+    assert model.n_iter_ == 150 and model.score(X, y) > 0.9
+    with pytest.raises(ValueError, match="differs from the classes"):
+        model.partial_fit(X, y, classes=[0, 1, 2])
+
+
+def test_float32_option_does_not_upcast(moons):
+    X, y = moons
+    model = NeuralNetClassifier((8,), dtype="float32", random_state=0, max_iter=20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    assert model.network_.params.dtype == np.float32
+    assert model.predict_proba(X).dtype == np.float32
+
+
+def test_warm_start_continues_from_the_current_weights(moons):
+    X, y = moons
+    model = NeuralNetClassifier((8,), warm_start=True, max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+        after_first = model.network_.params.copy()
+        network = model.network_
+        model.fit(X, y)
+    assert model.network_ is network
+    assert not np.array_equal(after_first, model.network_.params)
+
+
+def test_divergence_in_an_estimator_warns_and_keeps_finite_predictions():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3)) * 1e3
+    y = X @ np.array([1.0, -2.0, 3.0])
+    model = NeuralNetRegressor((16,), solver="sgd", momentum=0, learning_rate_init=10.0,
+                               max_iter=50, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="diverged"):
+        model.fit(X, y)
+    assert np.all(np.isfinite(model.predict(X)))
+
+
+@pytest.mark.parametrize("params,match", [
+    ({"hidden_layer_sizes": (0,)}, "hidden_layer_sizes"),
+    ({"activation": ["relu"], "hidden_layer_sizes": (3, 3)}, "one activation per hidden layer"),
+    ({"solver": "lbfgs"}, "solver"),
+    ({"learning_rate_init": -1.0}, "learning_rate_init"),
+    ({"dropout": 1.0}, "dropout"),
+])
+def test_invalid_hyperparameters_name_the_parameter(moons, params, match):
+    X, y = moons
+    with pytest.raises(ValueError, match=match):
+        NeuralNetClassifier(**params).fit(X, y)
+
+
+def test_unseen_labels_in_partial_fit_are_refused(moons):
+    X, y = moons
+    model = NeuralNetClassifier((4,), random_state=0).partial_fit(X, y, classes=[0, 1])
+    with pytest.raises(ValueError, match="labels the classifier was not told about"):
+        model.partial_fit(X, y + 5)

@@ -1,0 +1,206 @@
+"""Network.fit: batches, shuffling, validation, early stopping, schedules, clipping,
+callbacks, history and divergence."""
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_moons
+
+import glassnet as gn
+
+
+@pytest.fixture
+def moons():
+    return make_moons(200, noise=0.2, random_state=0)
+
+
+def net(seed=0, **kw):
+    return gn.Network([gn.Dense(8, "relu"), gn.Dense(1, "sigmoid")], seed=seed, **kw)
+
+
+def test_training_lowers_the_loss_and_learns_moons(moons):
+    X, y = moons
+    model = net()
+    history = model.fit(X, y, optimizer=gn.Adam(0.01), epochs=200, batch_size=32)
+    assert history["loss"][-1] < 0.5 * history["loss"][0]
+    assert model.evaluate(X, y)["accuracy"] > 0.9
+    assert model.history is history
+
+
+def test_full_batch_epoch_is_one_plain_gradient_step(moons):
+    X, y = moons
+    a, b = net(), net()
+    a.fit(X, y, optimizer=gn.SGD(0.1), epochs=1)
+    loss, grad = b.loss_and_grad(X, y)
+    np.testing.assert_allclose(a.params, b.params - 0.1 * grad, rtol=1e-12)
+    assert a.history["loss"][0] == pytest.approx(loss)
+
+
+def test_history_is_json_friendly_and_has_validation_metrics(moons):
+    X, y = moons
+    history = net().fit(X[:150], y[:150], epochs=3, validation_data=(X[150:], y[150:]))
+    data = json.loads(json.dumps(history.to_dict()))
+    assert data["epochs"] == [0, 1, 2]
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"):
+        assert len(data[key]) == 3 and all(isinstance(v, float) for v in data[key])
+
+
+def test_same_seed_same_training_bit_for_bit(moons):
+    X, y = moons
+    runs = [net(seed=3) for _ in range(2)]
+    for model in runs:
+        model.fit(X, y, optimizer=gn.SGD(0.1, momentum=0.9), epochs=5, batch_size=16)
+    assert runs[0].params.tobytes() == runs[1].params.tobytes()
+    other = net(seed=3)
+    other.fit(X, y, optimizer=gn.SGD(0.1, momentum=0.9), epochs=5, batch_size=16,
+              shuffle=False)
+    assert not np.array_equal(other.params, runs[0].params)
+
+
+def test_validation_split_is_random_stratified_and_not_the_last_rows():
+    X = np.arange(100, dtype=float)[:, None]
+    y = np.r_[np.zeros(80), np.ones(20)]  # sorted: the last rows are all class 1
+    seen = {}
+
+    class Spy(gn.training.Callback):
+        def on_train_begin(self, network, history):
+            seen["n"] = True
+
+    model = net()
+    from glassnet.training import _split_validation
+
+    Xt, yt, _, (Xv, yv, _) = _split_validation(X, y, None, 0.2, np.random.default_rng(0), True)
+    assert len(Xv) == 20 and len(Xt) == 80
+    assert yv.sum() == 4, "stratified: 20 % of the 20 positives"
+    assert not np.array_equal(Xv[:, 0], np.arange(80, 100))
+    history = model.fit(X, y, epochs=2, validation_split=0.2, callbacks=[Spy()])
+    assert "val_loss" in history and seen["n"]
+
+
+def test_early_stopping_restores_the_best_weights(moons):
+    X, y = moons
+    model = net()
+    snapshots = []
+
+    def remember(epoch, logs):
+        snapshots.append(model.params.copy())
+
+    history = model.fit(X[:100], y[:100], optimizer=gn.SGD(2.0), epochs=300,
+                        validation_data=(X[100:], y[100:]), early_stopping=5,
+                        callbacks=[remember])
+    best = history.best_epoch
+    assert history.stopped_epoch is not None and history.stopped_epoch < 299
+    assert history.stopped_epoch - best == 5
+    assert history["val_loss"][best] == min(history["val_loss"])
+    np.testing.assert_array_equal(model.params, snapshots[best])
+
+
+def test_callback_can_stop_training(moons):
+    X, y = moons
+    history = net().fit(X, y, epochs=50, callbacks=[lambda epoch, logs: epoch == 4])
+    assert len(history) == 5 and history.stopped_epoch == 4
+
+
+def test_learning_rate_schedule_is_applied_per_epoch(moons):
+    X, y = moons
+    schedule = gn.schedules.StepDecay(0.1, step_size=2, gamma=0.5)
+    history = net().fit(X, y, optimizer=gn.SGD(schedule), epochs=6)
+    assert history["learning_rate"] == pytest.approx([0.1, 0.1, 0.05, 0.05, 0.025, 0.025])
+
+
+def test_gradient_clipping_bounds_the_step(moons):
+    X, y = moons
+    a, b = net(), net()
+    _, grad = b.loss_and_grad(X, y)
+    norm = np.linalg.norm(grad)
+    a.fit(X, y, optimizer=gn.SGD(1.0), epochs=1, clip_norm=norm / 4)
+    np.testing.assert_allclose(a.params, b.params - grad / 4, rtol=1e-10)
+
+
+def test_l2_adds_the_penalty_to_loss_and_gradient(moons):
+    X, y = moons
+    a, b = net(), net()
+    loss, grad = b.loss_and_grad(X, y)
+    W = b.params[:b.n_weights]
+    a.fit(X, y, optimizer=gn.SGD(0.1), epochs=1, l2=0.5)
+    assert a.history["loss"][0] == pytest.approx(loss + 0.5 * 0.5 * W @ W / len(X))
+    expected = b.params.copy()
+    expected -= 0.1 * grad
+    expected[:b.n_weights] -= 0.1 * 0.5 / len(X) * W
+    np.testing.assert_allclose(a.params, expected, rtol=1e-12)
+
+
+def test_divergence_stops_with_the_epoch_and_keeps_last_finite_weights():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 3)) * 100
+    y = X @ np.array([1.0, -2.0, 3.0])
+    model = gn.Network([gn.Dense(16, "relu"), gn.Dense(1)], seed=0)
+    snapshots = []
+    with pytest.raises(gn.DivergenceError, match=r"diverged at epoch (\d+).*smaller learning "
+                                                 r"rate") as info:
+        model.fit(X, y, optimizer=gn.SGD(1.0), epochs=100,
+                  callbacks=[lambda e, logs: snapshots.append(model.params.copy())])
+    assert np.all(np.isfinite(model.params))
+    assert isinstance(info.value, ValueError)
+    # Full batch: epoch k's loss is computed with the weights epoch k-1 ended with, so the
+    # last weights known to give a finite loss are those epoch k-1 started from.
+    epoch = int(info.value.args[0].split("epoch ")[1].split(":")[0])
+    assert epoch >= 2 and len(snapshots) == epoch
+    np.testing.assert_array_equal(model.params, snapshots[-2])
+    assert np.all(np.isfinite(model.forward(X)))
+
+
+def test_minibatch_sizes_cover_every_sample_once_per_epoch():
+    X = np.arange(10, dtype=float)[:, None]
+    y = np.zeros(10)
+    seen = []
+
+    class Probe(gn.Network):
+        def _loss_and_grad(self, Xb, yb, sample_weight=None, train=True):
+            seen.append(Xb[:, 0].copy())
+            return super()._loss_and_grad(Xb, yb, sample_weight, train)
+
+    model = Probe([gn.Dense(1, "sigmoid")], seed=0)
+    model.fit(X, y, epochs=2, batch_size=4)
+    assert [len(b) for b in seen] == [4, 4, 2, 4, 4, 2]
+    assert sorted(np.concatenate(seen[:3])) == list(range(10))
+    assert not np.array_equal(np.concatenate(seen[:3]), np.arange(10)), "shuffled"
+
+
+def test_dropout_is_inverted_and_deterministic():
+    layer = gn.Dropout(0.25)
+    layer.rng = np.random.default_rng(0)
+    A = np.ones((2000, 50))
+    out = layer.forward(A, train=True)
+    kept = out != 0
+    assert abs(kept.mean() - 0.75) < 0.01
+    np.testing.assert_allclose(out[kept], 1 / 0.75)
+    dA = np.ones_like(A)
+    np.testing.assert_array_equal(layer.backward(dA), out)
+    assert layer.forward(A, train=False) is A
+    a, b = (gn.Network([gn.Dense(4, "relu"), gn.Dropout(0.5), gn.Dense(1, "sigmoid")],
+                       input_dim=3, seed=9) for _ in range(2))
+    X, y = np.random.default_rng(1).normal(size=(20, 3)), np.arange(20) % 2
+    assert a.loss_and_grad(X, y)[0] == b.loss_and_grad(X, y)[0]
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"epochs": 0}, "epochs must be an integer >= 1"),
+    ({"batch_size": 0}, "batch_size must be an integer >= 1"),
+    ({"validation_split": 1.5}, "validation_split must be in"),
+    ({"clip_norm": -1}, "clip_norm must be a number > 0"),
+    ({"optimizer": "adagrad"}, "unknown optimizer"),
+    ({"l2": -1}, "l2 must be"),
+])
+def test_invalid_fit_arguments_are_refused(moons, kwargs, match):
+    X, y = moons
+    with pytest.raises(ValueError, match=match):
+        net().fit(X, y, **kwargs)
+
+
+def test_progress_bar_and_verbose_output(moons, capsys):
+    X, y = moons
+    net().fit(X, y, epochs=3, verbose=1, progress=True)
+    out = capsys.readouterr().out
+    assert "epoch 0: loss" in out and "epoch 2: loss" in out
