@@ -1,0 +1,292 @@
+"""Data: the tutorials' toy problems, and loaders for data a user points at.
+
+Nothing here downloads anything: every loader takes a path. Images become rows of pixel
+values scaled to [0, 1] (the tutorials' ``/ 255.``), flattened in (height, width, channel)
+order, so a ``(64, 64, 3)`` image is a row of 12288 features.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import os
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["Dataset", "moons", "circles", "spirals", "xor", "blobs", "BUILTINS", "load",
+           "load_csv", "load_npz", "load_catvnoncat", "load_idx", "load_mnist",
+           "load_image_folder", "load_image"]
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+
+
+@dataclass
+class Dataset:
+    """A train/test split and what is known about it."""
+
+    name: str
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    classes: list = field(default_factory=list)
+    #: (height, width, channels) for image data, else None
+    image_shape: tuple[int, int, int] | None = None
+
+    @property
+    def n_features(self) -> int:
+        return self.X_train.shape[1]
+
+
+# ----------------------------------------------------------------------------- toy problems
+def moons(n_samples: int = 300, noise: float = 0.2, random_state: int | None = 0):
+    """Two interleaving half circles (the first tutorial's data); ``X (n, 2)``, ``y (n,)``."""
+    from sklearn.datasets import make_moons
+
+    return make_moons(n_samples, noise=noise, random_state=random_state)
+
+
+def circles(n_samples: int = 1000, noise: float = 0.05, random_state: int | None = 4):
+    """A circle inside a circle (the second tutorial's data, seed 4)."""
+    from sklearn.datasets import make_circles
+
+    return make_circles(n_samples, noise=noise, random_state=random_state)
+
+
+def spirals(n_samples: int = 400, noise: float = 0.2, turns: float = 1.5,
+            random_state: int | None = 0):
+    """Two interleaved spirals, a harder 2-D problem."""
+    rng = np.random.default_rng(random_state)
+    n0 = n_samples // 2
+    t = np.sqrt(rng.random(n_samples)) * turns * 2 * np.pi
+    sign = np.where(np.arange(n_samples) < n0, 1.0, -1.0)
+    X = np.column_stack([sign * t * np.cos(t), sign * t * np.sin(t)]) / (turns * np.pi)
+    X += rng.normal(scale=noise * 0.1 * turns, size=X.shape)
+    y = (np.arange(n_samples) >= n0).astype(np.int64)
+    return X, y
+
+
+def xor(n_samples: int = 400, noise: float = 0.1, random_state: int | None = 0):
+    """Four clusters at the corners of a square, labelled by XOR of the coordinates' signs."""
+    rng = np.random.default_rng(random_state)
+    corners = rng.integers(0, 2, size=(n_samples, 2))
+    X = corners * 2.0 - 1.0 + rng.normal(scale=noise * 3, size=(n_samples, 2))
+    y = (corners[:, 0] ^ corners[:, 1]).astype(np.int64)
+    return X, y
+
+
+def blobs(n_samples: int = 400, centers: int = 3, random_state: int | None = 0):
+    """Gaussian blobs, one per class (multi-class)."""
+    from sklearn.datasets import make_blobs
+
+    return make_blobs(n_samples, centers=centers, n_features=2, random_state=random_state)
+
+
+BUILTINS = {"moons": moons, "circles": circles, "spirals": spirals, "xor": xor, "blobs": blobs}
+
+
+def _split(name, X, y, test_size=0.2, random_state=0, **kwargs) -> Dataset:
+    from sklearn.model_selection import train_test_split
+
+    counts = np.unique(y, return_counts=True)[1] if y.ndim == 1 else None
+    stratify = y if counts is not None and counts.min() >= 2 else None
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=test_size, random_state=random_state, stratify=stratify)
+    return Dataset(name, X_train, y_train, X_test, y_test, **kwargs)
+
+
+# ----------------------------------------------------------------------------- files
+def load_csv(path, label: str | int = -1) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """A CSV file with a header or not; ``label`` is the label column (name or index).
+
+    Returns ``X (n, n_features)`` float64, ``y (n,)`` (numbers where they parse, else strings)
+    and the feature names.
+    """
+    path = Path(path)
+    with path.open(newline="") as fh:
+        rows = [row for row in csv.reader(fh) if row]
+    if not rows:
+        raise ValueError(f"{str(path)!r} is empty")
+
+    def numeric(cell):
+        try:
+            float(cell)
+            return True
+        except ValueError:
+            return False
+
+    header = None if all(numeric(c) for c in rows[0]) else [c.strip() for c in rows[0]]
+    body = rows[1:] if header else rows
+    width = len(rows[0])
+    if any(len(r) != width for r in body):
+        bad = next(i for i, r in enumerate(body) if len(r) != width)
+        raise ValueError(f"{str(path)!r}: line {bad + 1 + bool(header)} has a different number of "
+                         f"columns than the first row ({width})")
+    if isinstance(label, str) and not label.lstrip("-").isdigit():
+        if header is None or label not in header:
+            raise ValueError(f"no column named {label!r} in {str(path)!r}; columns are "
+                             f"{header or list(range(width))}")
+        col = header.index(label)
+    else:
+        col = int(label) % width
+    labels = [r[col].strip() for r in body]
+    features = [[c for j, c in enumerate(r) if j != col] for r in body]
+    try:
+        X = np.array(features, dtype=np.float64)
+    except ValueError:
+        raise ValueError(f"{str(path)!r}: the feature columns must be numbers (the label "
+                         f"column is {header[col] if header else col}; pick another with "
+                         "--label)") from None
+    y = np.array(labels)
+    try:
+        y = y.astype(np.float64)
+        if np.all(y == np.round(y)):
+            y = y.astype(np.int64)
+    except ValueError:
+        pass
+    names = [h for j, h in enumerate(header) if j != col] if header else \
+        [f"x{j}" for j in range(X.shape[1])]
+    return X, y, names
+
+
+def load_npz(path) -> tuple[np.ndarray, np.ndarray]:
+    """A ``.npz`` with arrays ``X`` and ``y`` (or ``x``/``y``, ``data``/``target``)."""
+    with np.load(path, allow_pickle=False) as data:
+        keys = set(data.files)
+        for xk, yk in (("X", "y"), ("x", "y"), ("data", "target"), ("X", "Y")):
+            if xk in keys and yk in keys:
+                X, y = data[xk], data[yk]
+                return X.reshape(len(X), -1), y
+    raise ValueError(f"{str(path)!r} must hold arrays named 'X' and 'y'; it holds "
+                     f"{sorted(keys)}")
+
+
+def load_catvnoncat(folder) -> Dataset:
+    """The cat / non-cat HDF5 files of the third tutorial: ``train_catvnoncat.h5`` and
+    ``test_catvnoncat.h5`` in ``folder``; 64x64x3 images scaled to [0, 1]."""
+    import h5py
+
+    folder = Path(folder)
+    out = {}
+    for part in ("train", "test"):
+        path = folder / f"{part}_catvnoncat.h5"
+        if not path.exists():
+            raise FileNotFoundError(f"{str(path)!r} not found: the cat folder must hold "
+                                    "train_catvnoncat.h5 and test_catvnoncat.h5")
+        with h5py.File(path, "r") as f:
+            x = np.asarray(f[f"{part}_set_x"])
+            out[part] = (x.reshape(len(x), -1) / 255.0, np.asarray(f[f"{part}_set_y"]).ravel())
+            classes = [c.decode() for c in np.asarray(f["list_classes"])]
+    return Dataset("catvnoncat", out["train"][0], out["train"][1].astype(np.int64),
+                   out["test"][0], out["test"][1].astype(np.int64), classes=classes,
+                   image_shape=tuple(int(d) for d in x.shape[1:]))
+
+
+def load_idx(path) -> np.ndarray:
+    """An IDX file (MNIST's format), gzip-compressed or not, as an array."""
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    if len(data) < 4 or data[0] != 0 or data[1] != 0:
+        raise ValueError(f"{str(path)!r} is not an IDX file (bad magic number)")
+    dtypes = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+    kind, ndim = data[2], data[3]
+    if kind not in dtypes:
+        raise ValueError(f"{str(path)!r}: unknown IDX element type {kind:#x}")
+    shape = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
+    body = np.frombuffer(data, dtype=dtypes[kind], offset=4 + 4 * ndim)
+    if body.size != int(np.prod(shape)):
+        raise ValueError(f"{str(path)!r} is truncated: header says {shape}, found {body.size} "
+                         "values")
+    return body.reshape(shape)
+
+
+def load_mnist(folder, limit: int | None = None) -> Dataset:
+    """MNIST from the four standard IDX files in ``folder`` (``.gz`` or not); pixels in [0, 1].
+
+    ``limit`` keeps the first ``limit`` training and test samples (for quick runs).
+    """
+    folder = Path(folder)
+
+    def find(stem):
+        for name in (f"{stem}.gz", stem, stem.replace("-idx", ".idx")):
+            if (folder / name).exists():
+                return folder / name
+        raise FileNotFoundError(f"{stem}(.gz) not found in {str(folder)!r}")
+
+    parts = {}
+    for part, stem in (("train", "train"), ("test", "t10k")):
+        images = load_idx(find(f"{stem}-images-idx3-ubyte"))[:limit]
+        labels = load_idx(find(f"{stem}-labels-idx1-ubyte"))[:limit]
+        parts[part] = (images.reshape(len(images), -1).astype(np.float32) / 255.0,
+                       labels.astype(np.int64))
+    return Dataset("mnist", *parts["train"], *parts["test"], classes=[str(d) for d in range(10)],
+                   image_shape=(28, 28, 1))
+
+
+def load_image(path, size: tuple[int, int], channels: int = 3) -> np.ndarray:
+    """One image file resized to ``size`` (height, width), as a row ``(1, h*w*channels)``
+    scaled to [0, 1], like the tutorials' "predict your own image"."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            img = img.convert("RGB" if channels == 3 else "L")
+            img = img.resize((size[1], size[0]), Image.BILINEAR)
+            arr = np.asarray(img, dtype=np.float64) / 255.0
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no image at {str(path)!r}") from None
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ValueError(f"{str(path)!r} could not be read as an image: {exc}") from None
+    return arr.reshape(1, -1)
+
+
+def load_image_folder(folder, size: tuple[int, int] = (64, 64)) -> Dataset:
+    """A folder with one sub-folder of images per class; images resized to ``size``."""
+    folder = Path(folder)
+    classes = sorted(p.name for p in folder.iterdir() if p.is_dir())
+    if len(classes) < 2:
+        raise ValueError(f"{str(folder)!r} needs one sub-folder of images per class (at least "
+                         f"2); found {classes}")
+    X, y = [], []
+    for index, name in enumerate(classes):
+        for file in sorted((folder / name).iterdir()):
+            if file.suffix.lower() in IMAGE_SUFFIXES:
+                X.append(load_image(file, size)[0])
+                y.append(index)
+    if not X:
+        raise ValueError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) under {str(folder)!r}")
+    return _split(folder.name, np.array(X), np.array(y), classes=classes,
+                  image_shape=(size[0], size[1], 3))
+
+
+def load(spec: str | os.PathLike, label: str | int = -1, seed: int = 0) -> Dataset:
+    """A built-in name (moons, circles, spirals, xor, blobs) or a path: a CSV file, a ``.npz``,
+    the cat/non-cat HDF5 folder, an MNIST IDX folder, or a folder of class sub-folders."""
+    text = str(spec)
+    if text in BUILTINS:
+        X, y = BUILTINS[text](random_state=seed) if text != "circles" else circles()
+        return _split(text, X, y, classes=[str(c) for c in np.unique(y)])
+    path = Path(spec)
+    if not path.exists():
+        raise FileNotFoundError(f"data {text!r} is neither a built-in data set "
+                                f"({', '.join(BUILTINS)}) nor an existing path")
+    if path.is_dir():
+        names = {p.name for p in path.iterdir()}
+        if "train_catvnoncat.h5" in names:
+            return load_catvnoncat(path)
+        if any(n.startswith("train-images-idx3-ubyte") for n in names):
+            return load_mnist(path)
+        return load_image_folder(path)
+    if path.suffix.lower() == ".csv":
+        X, y, _ = load_csv(path, label)
+        return _split(path.stem, X, y, classes=[str(c) for c in np.unique(y)])
+    if path.suffix.lower() == ".npz":
+        X, y = load_npz(path)
+        return _split(path.stem, X, y, classes=[str(c) for c in np.unique(y)])
+    raise ValueError(f"don't know how to read {text!r}: use a .csv or .npz file, the cat/non-cat "
+                     "HDF5 folder, an MNIST IDX folder, or a folder of class sub-folders")

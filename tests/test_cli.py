@@ -1,0 +1,130 @@
+"""The glassnet command, driven in a subprocess as a user would."""
+
+import json
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import glassnet as gn
+
+from .conftest import DATA, needs_data
+
+
+def glassnet(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "glassnet", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+def accuracy(text, which):
+    return float(re.search(rf"^{which}accuracy: ([0-9.]+)", text, re.M).group(1))
+
+
+def test_train_with_no_arguments_trains_moons_and_writes_everything(tmp_path):
+    result = glassnet("train", "--out", tmp_path / "run", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert accuracy(result.stdout, "test ") >= 0.9
+    files = {p.name for p in (tmp_path / "run").iterdir()}
+    assert {"model.safetensors", "history.json", "loss.png", "decision_boundary.png"} <= files
+    net = gn.load(tmp_path / "run" / "model.safetensors")
+    assert net.input_dim == 2 and net.metadata["classes"] == ["0", "1"]
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert len(history["loss"]) == 500 and "val_loss" in history
+    for png in ("loss.png", "decision_boundary.png"):
+        with Image.open(tmp_path / "run" / png) as img:
+            assert img.size[0] > 400 and img.size[1] > 300
+
+
+def test_train_options_and_evaluate_and_info(tmp_path):
+    out = tmp_path / "blobs"
+    result = glassnet("train", "--data", "blobs", "--layers", "8", "--activation", "tanh",
+                      "--optimizer", "sgd", "--learning-rate", "0.1", "--epochs", "50",
+                      "--batch-size", "32", "--seed", "3", "--out", out, "--quiet")
+    assert result.returncode == 0, result.stderr
+    net = gn.load(out / "model.safetensors")
+    assert [layer.units for layer in net.dense_layers] == [8, 3]
+    assert net.dense_layers[0].activation.name == "tanh"
+    ev = glassnet("evaluate", out / "model.safetensors", "--data", "blobs", "--seed", "3")
+    assert ev.returncode == 0, ev.stderr
+    assert "confusion matrix" in ev.stdout and "precision" in ev.stdout
+    assert accuracy(ev.stdout, "") == pytest.approx(accuracy(result.stdout, "test "), abs=1e-4)
+    info = glassnet("info", out / "model.safetensors")
+    assert info.returncode == 0 and "Dense(8" in info.stdout and "total" in info.stdout
+
+
+def test_predict_tabular_csv_in_csv_out(tmp_path):
+    out = tmp_path / "m"
+    assert glassnet("train", "--epochs", "100", "--out", out, "--quiet").returncode == 0
+    (tmp_path / "points.csv").write_text("x1,x2\n-1.0,0.5\n2.0,-0.2\n")
+    result = glassnet("predict", out / "model.safetensors", tmp_path / "points.csv",
+                      "--output", tmp_path / "pred.csv")
+    assert result.returncode == 0, result.stderr
+    lines = (tmp_path / "pred.csv").read_text().splitlines()
+    assert lines[0] == "prediction,p_0,p_1" and len(lines) == 3
+    assert lines[1].startswith("0,") and lines[2].startswith("1,")
+
+
+def test_predict_your_own_image(tmp_path):
+    rng = np.random.default_rng(0)
+    for cls, base in (("dark", 40), ("light", 215)):
+        (tmp_path / "imgs" / cls).mkdir(parents=True)
+        for i in range(12):
+            pixels = np.clip(base + rng.normal(0, 20, (16, 16, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "imgs" / cls / f"{i}.png")
+    out = tmp_path / "m"
+    train = glassnet("train", "--data", tmp_path / "imgs", "--layers", "4", "--epochs", "100",
+                     "--out", out, "--quiet")
+    assert train.returncode == 0, train.stderr
+    Image.new("RGB", (300, 200), (230, 230, 230)).save(tmp_path / "mine.jpg")
+    result = glassnet("predict", out / "model.safetensors", tmp_path / "mine.jpg")
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"mine.jpg: light \(probability 0\.\d+\)", result.stdout)
+
+
+@pytest.mark.parametrize("args,message", [
+    (("train", "--data", "missing.csv"), "neither a built-in"),
+    (("train", "--layers", "3,x"), "--layers must be comma-separated"),
+    (("train", "--optimizer", "adagrad"), "unknown optimizer"),
+    (("train", "--learning-rate", "-1"), "learning_rate must be"),
+    (("info", "absent.safetensors"), "no model file"),
+    (("reproduce", "mnist"), "unknown experiment"),
+    (("reproduce", "cats"), "cats needs --data"),
+])
+def test_errors_print_one_line_and_exit_non_zero(tmp_path, args, message):
+    result = glassnet(*args, cwd=tmp_path)
+    assert result.returncode == 1
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_bad_model_file_is_one_line_error(tmp_path):
+    (tmp_path / "x.safetensors").write_bytes(b"\x80\x04garbage")
+    result = glassnet("info", tmp_path / "x.safetensors")
+    assert result.returncode == 1 and "pickle" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_gradcheck_command_passes_and_prints_the_table():
+    result = glassnet("gradcheck", "--layers", "4,3", "--head", "softmax")
+    assert result.returncode == 0, result.stderr
+    assert "layers[0].W" in result.stdout and "PASSED" in result.stdout
+
+
+def test_reproduce_moons_json():
+    result = glassnet("reproduce", "moons", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = {r["metric"]: r for r in json.loads(result.stdout)}
+    assert rows["test accuracy"]["tutorial"] == 0.833
+    assert rows["test accuracy"]["glassnet"] >= 0.80
+
+
+@needs_data("catvnoncat", "train_catvnoncat.h5")
+def test_train_on_the_cat_folder(tmp_path):
+    result = glassnet("train", "--data", DATA / "catvnoncat", "--layers", "7",
+                      "--learning-rate", "0.001", "--epochs", "40", "--out", tmp_path, "--quiet")
+    assert result.returncode == 0, result.stderr
+    meta = gn.load(tmp_path / "model.safetensors").metadata
+    assert meta["image_shape"] == [64, 64, 3] and meta["classes"] == ["non-cat", "cat"]
