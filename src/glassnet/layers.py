@@ -70,6 +70,7 @@ class Dense(Layer):
         self.init = initializers.get(init)
         self.W = self.b = self.dW = self.db = None
         self._A_prev = self._Z = self._A = None
+        self._ones = None
 
     def param_shapes(self, n_in):
         return [("W", (n_in, self.units)), ("b", (self.units,))]
@@ -100,7 +101,12 @@ class Dense(Layer):
     def backward_linear(self, dZ, need_input_grad=True):
         """From ``dZ (n_samples, n_out)``: fill ``dW``, ``db``; return ``dA_prev``."""
         np.matmul(self._A_prev.T, dZ, out=self.dW)   # dW = A_prev.T @ dZ
-        np.sum(dZ, axis=0, out=self.db)              # db = sum of dZ over samples
+        # db = sum of dZ over samples, as ones @ dZ: a BLAS call, several times faster than
+        # NumPy's axis-0 reduction on small arrays.
+        ones = self._ones
+        if ones is None or ones.shape[0] != dZ.shape[0] or ones.dtype != dZ.dtype:
+            ones = self._ones = np.ones(dZ.shape[0], dtype=dZ.dtype)
+        np.matmul(ones, dZ, out=self.db)
         if not need_input_grad:
             return None
         return dZ @ self.W.T                         # dA_prev = dZ @ W.T

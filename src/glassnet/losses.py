@@ -95,10 +95,19 @@ class BinaryCrossentropy(Loss):
 
     def value_and_grad(self, out, y, sample_weight=None, grad=None):
         w, norm = _weights_and_norm(sample_weight, out.shape[0])
-        per_elem = np.logaddexp(0, out) - y * out
-        if w is not None:
-            per_elem *= w
-        loss = per_elem.sum() / norm
+        # softplus(z) = max(z, 0) + log1p(exp(-|z|)): exact, never overflows, and about half
+        # the cost of logaddexp(0, z).
+        softplus = np.abs(out)
+        np.negative(softplus, out=softplus)
+        np.exp(softplus, out=softplus)
+        np.log1p(softplus, out=softplus)
+        softplus += np.maximum(out, 0)
+        if w is None:
+            loss = (softplus.sum() - np.vdot(y, out)) / norm
+        else:
+            softplus -= y * out
+            softplus *= w
+            loss = softplus.sum() / norm
         # dL/dz = sigmoid(z) - y; sigmoid via tanh never overflows.
         grad = np.multiply(out, 0.5, out=grad)
         np.tanh(grad, out=grad)

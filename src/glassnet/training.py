@@ -267,6 +267,9 @@ def fit(net, X, y, optimizer: Optimizer | str | None = None, epochs: int = 1,
 
     loop = _Loop(net, optimizer, X, y, sample_weight, batch_size, shuffle, clip_norm, l2)
     bar = _ProgressBar(epochs, start_epoch) if progress else None
+    # A diverging run overflows somewhere; the loop says so itself, naming the epoch.
+    errstate = np.errstate(over="ignore", invalid="ignore")
+    errstate.__enter__()
     try:
         for epoch in range(start_epoch, epochs):
             optimizer.set_epoch(epoch)
@@ -292,7 +295,9 @@ def fit(net, X, y, optimizer: Optimizer | str | None = None, epochs: int = 1,
             if stop:
                 history.stopped_epoch = epoch
                 break
+        loop.check_final_weights(history)
     finally:
+        errstate.__exit__(None, None, None)
         if bar is not None:
             bar.close()
     for cb in callbacks:
@@ -310,6 +315,12 @@ class _Loop:
         self.batch_size = n if batch_size is None else min(batch_size, n)
         # A full batch's gradient does not depend on the order of the samples.
         self.shuffle = shuffle and self.batch_size < n
+        if self.shuffle:
+            # Shuffled copies are made into buffers allocated once: a fresh array every epoch
+            # costs a page fault per 4 KiB, which for large data outweighs the copy itself.
+            self._X = np.empty_like(X)
+            self._y = np.empty_like(y)
+            self._w = None if w is None else np.empty_like(w)
         self.clip_norm, self.l2 = clip_norm, float(l2)
         # Weights at the start of this epoch and of the one before: restoring the right one
         # on divergence costs one copy per epoch, not one per step.
@@ -318,18 +329,16 @@ class _Loop:
         self.total_weight = n if w is None else float(w.sum())
 
     def run_epoch(self, epoch):
-        # A diverging run overflows somewhere; the loop says so itself, naming the epoch.
-        with np.errstate(over="ignore", invalid="ignore"):
-            return self._run_epoch(epoch)
-
-    def _run_epoch(self, epoch):
         net, loss_fn, params, grads = self.net, self.net.loss, self.net.params, self.net.grads
         X, y, w = self.X, self.y, self.w
         if self.shuffle:
             # One gather per epoch, then contiguous slices: cheaper than gathering every batch.
             order = net._shuffle_rng.permutation(len(X))
-            X, y = X[order], y[order]
-            w = None if w is None else w[order]
+            # mode="clip": with the default "raise", take() buffers the whole output first.
+            # The indices are a permutation, always in range.
+            X = np.take(X, order, axis=0, out=self._X, mode="clip")
+            y = np.take(y, order, axis=0, out=self._y, mode="clip")
+            w = None if w is None else np.take(w, order, out=self._w, mode="clip")
         self.snapshot, self.previous = self.previous, self.snapshot
         self.previous_epoch = epoch - 1 if epoch > 0 else None
         np.copyto(self.snapshot, params)
@@ -355,12 +364,18 @@ class _Loop:
                 if norm > self.clip_norm:
                     grads *= self.clip_norm / norm
             self.optimizer.step(params, grads, net.n_weights)
-        if not np.isfinite(params).all():
-            self._diverged(epoch, first_batch=False)
+        self.last_epoch = epoch
         logs = {"loss": total_loss / self.total_weight}
         if classify:
             logs["accuracy"] = correct / n
         return logs
+
+    def check_final_weights(self, history):
+        """After the last step: weights that overflowed would only show at the next step's
+        loss, which never comes, so look at them once."""
+        epoch = getattr(self, "last_epoch", None)
+        if epoch is not None and not np.isfinite(self.net.params).all():
+            self._diverged(epoch, first_batch=False)
 
     def _diverged(self, epoch, first_batch):
         """Restore the last weights that gave a finite loss, and say what happened."""

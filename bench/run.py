@@ -1,0 +1,380 @@
+"""Side-by-side benchmarks: glassnet, the seed tutorials' own NumPy loops, scikit-learn's MLP
+and PyTorch (CPU, optional), on the same data, architecture, steps and dtype.
+
+Every measurement runs in its own subprocess (clean peak memory, no thread pools shared
+between libraries), frameworks alternate in a rotating order, each after a warm-up, and the
+table reports the median of the repeats. For the 784-512-512-10 workload it also reports the
+"matrix-product limit": the time of the step's own matrix products (forward, dW and dA of every
+layer at that batch size), each timed alone with NumPy in the same run.
+
+    python bench/run.py                    # full run, writes bench/results.md
+    python bench/run.py --smoke            # seconds: checks the scripts still work
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DATA = ROOT.parent / "shared" / "data"
+
+# ----------------------------------------------------------------------------- workloads
+MLP = [784, 512, 512, 10]
+
+
+def workloads(smoke: bool) -> list[dict]:
+    s = 10 if smoke else 1
+    cats = DATA / "catvnoncat" / "train_catvnoncat.h5"
+    items = [
+        {"name": "moons 2-5-1, 240 samples, full-batch GD", "key": "moons", "sizes": [2, 5, 1],
+         "n": 240, "lr": 0.003, "steps": 3000 // s, "unit": "us/step",
+         "frameworks": ["seeds", "glassnet", "sklearn", "torch"]},
+        {"name": "circles [2,10,5,1], 1000 samples, full batch", "key": "circles",
+         "sizes": [2, 10, 5, 1], "n": 1000, "lr": 0.01, "steps": 2000 // s, "unit": "us/step",
+         "frameworks": ["seeds", "glassnet", "sklearn", "torch"]},
+    ]
+    if cats.exists():
+        items.append({"name": "cats [12288,20,7,5,1], 209 samples, full batch, fp64",
+                      "key": "cats", "sizes": [12288, 20, 7, 5, 1], "n": 209, "lr": 0.0075,
+                      "steps": 25 if smoke else 2500, "unit": "s/run",
+                      "frameworks": ["seeds", "glassnet"]})
+    for bs in (32, 128, 1024):
+        items.append({"name": f"784-512-512-10, fp32, batch {bs}", "key": f"mlp{bs}",
+                      "sizes": MLP, "n": 2048 if smoke else 16384, "batch": bs, "lr": 0.01,
+                      "unit": "samples/s",
+                      "frameworks": ["limit", "glassnet", "sklearn", "torch"]})
+    return items
+
+
+# ----------------------------------------------------------------------------- workers
+def _toy_data(key, n):
+    from sklearn.datasets import make_circles, make_moons
+
+    if key == "moons":
+        return make_moons(n, noise=0.2, random_state=0)
+    return make_circles(n, noise=0.05, random_state=4)
+
+
+def _cats():
+    from glassnet.datasets import load_catvnoncat
+
+    d = load_catvnoncat(DATA / "catvnoncat")
+    return d.X_train, d.y_train
+
+
+def _mlp_data(n):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    return rng.random((n, 784), dtype=np.float32), rng.integers(0, 10, n)
+
+
+def run_worker(framework, w, steps_override=None):
+    import numpy as np
+
+    key = w["key"]
+    if key in ("moons", "circles"):
+        X, y = _toy_data(key, w["n"])
+    elif key == "cats":
+        X, y = _cats()
+    else:
+        X, y = _mlp_data(w["n"])
+    sizes, lr = w["sizes"], w["lr"]
+    full_batch = "batch" not in w
+    steps = steps_override or w.get("steps", 1)
+    dtype = "float32" if key.startswith("mlp") else "float64"
+
+    if framework == "seeds":
+        import seeds
+
+        loop = {"moons": lambda k: seeds.moons_loop(X, y, k, lr),
+                "circles": lambda k: seeds.circles_loop(X, y, k, lr),
+                "cats": lambda k: seeds.cats_loop(X, y, sizes, k, lr)}
+        work = loop[key]
+    elif framework == "glassnet":
+        import glassnet as gn
+
+        acts = ["relu"] * (len(sizes) - 2)
+        head = "sigmoid" if sizes[-1] == 1 else "softmax"
+        net = gn.Network([gn.Dense(n, a) for n, a in zip(sizes[1:-1], acts)]
+                         + [gn.Dense(sizes[-1], head)], input_dim=sizes[0], seed=0, dtype=dtype)
+        opt = gn.SGD(lr)
+        if full_batch:
+            work = lambda k: net.fit(X, y, optimizer=opt, epochs=k)  # noqa: E731
+        else:
+            work = lambda k: net.fit(X, y, optimizer=opt, epochs=k,  # noqa: E731
+                                     batch_size=w["batch"])
+    elif framework == "sklearn":
+        import warnings
+
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.neural_network import MLPClassifier
+
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        Xc = X.astype(np.float32) if dtype == "float32" else X
+
+        def work(k):
+            MLPClassifier(tuple(sizes[1:-1]), solver="sgd", momentum=0.0, alpha=0.0,
+                          learning_rate_init=lr, batch_size=len(X) if full_batch else w["batch"],
+                          max_iter=k, tol=0.0, n_iter_no_change=k + 1,
+                          shuffle=not full_batch, random_state=0).fit(Xc, y)
+    elif framework == "torch":
+        import torch
+
+        torch.manual_seed(0)
+        tdtype = torch.float32
+        layers = []
+        for i in range(1, len(sizes)):
+            layers.append(torch.nn.Linear(sizes[i - 1], sizes[i]))
+            if i < len(sizes) - 1:
+                layers.append(torch.nn.ReLU())
+        model = torch.nn.Sequential(*layers).to(tdtype)
+        opt = torch.optim.SGD(model.parameters(), lr=lr)
+        Xt = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
+        if sizes[-1] == 1:
+            yt = torch.from_numpy(y.astype(np.float32)).reshape(-1, 1)
+            loss_fn = torch.nn.BCEWithLogitsLoss()
+        else:
+            yt = torch.from_numpy(y.astype(np.int64))
+            loss_fn = torch.nn.CrossEntropyLoss()
+
+        def step(xb, yb):
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            opt.step()
+
+        def work(k):
+            for _ in range(k):
+                if full_batch:
+                    step(Xt, yt)
+                else:
+                    order = torch.randperm(len(Xt))
+                    for s in range(0, len(Xt), w["batch"]):
+                        idx = order[s:s + w["batch"]]
+                        step(Xt[idx], yt[idx])
+    elif framework == "limit":
+        bs = w["batch"]
+        rng = np.random.default_rng(0)
+        Ws = [rng.random((a, b), dtype=np.float32) for a, b in zip(sizes, sizes[1:])]
+        As = [rng.random((bs, a), dtype=np.float32) for a in sizes[:-1]]
+        dZs = [rng.random((bs, b), dtype=np.float32) for b in sizes[1:]]
+        timings = []
+        for i in range(len(Ws)):
+            products = [lambda i=i: As[i] @ Ws[i], lambda i=i: As[i].T @ dZs[i]]
+            if i:
+                products.append(lambda i=i: dZs[i] @ Ws[i].T)
+            for product in products:  # each product timed alone
+                for _ in range(10):
+                    product()
+                reps = max(20, 2000 // bs)
+                t0 = time.perf_counter()
+                for _ in range(reps):
+                    product()
+                timings.append((time.perf_counter() - t0) / reps)
+        per_step = sum(timings)
+        return {"seconds": per_step * (w["n"] / bs), "maxrss_mb": _maxrss()}
+    else:
+        raise ValueError(framework)
+
+    warm = 1 if key.startswith("mlp") else max(1, steps // 10)
+    if key == "cats":
+        warm = 2
+    work(warm)
+    t0 = time.perf_counter()
+    work(steps)
+    return {"seconds": time.perf_counter() - t0, "steps": steps, "maxrss_mb": _maxrss()}
+
+
+def _maxrss():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ----------------------------------------------------------------------------- driver
+def available(framework):
+    if framework != "torch":
+        return True
+    try:
+        import importlib.util
+
+        return importlib.util.find_spec("torch") is not None
+    except Exception:  # pragma: no cover
+        return False
+
+
+def subprocess_run(framework, w, smoke):
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", framework,
+           "--workload", json.dumps(w)]
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=3600)
+    if out.returncode != 0:
+        raise RuntimeError(f"{framework} on {w['key']} failed:\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def flops_per_sample(sizes):
+    # forward (A @ W), dW (A.T @ dZ) and dA (dZ @ W.T, not for the first layer)
+    pairs = list(zip(sizes, sizes[1:]))
+    return 2 * sum(a * b * (3 if i else 2) for i, (a, b) in enumerate(pairs))
+
+
+def measure(w, repeats, smoke):
+    frameworks = [f for f in w["frameworks"] if available(f)]
+    results = {f: [] for f in frameworks}
+    for r in range(repeats):
+        order = frameworks[r % len(frameworks):] + frameworks[:r % len(frameworks)]
+        for f in order:
+            results[f].append(subprocess_run(f, w, smoke))
+    summary = {}
+    for f, runs in results.items():
+        secs = statistics.median(x["seconds"] for x in runs)
+        if w["unit"] == "us/step":
+            value = secs / runs[0]["steps"] * 1e6
+        elif w["unit"] == "s/run":
+            value = secs * w["steps"] / runs[0]["steps"]
+        else:
+            value = w["n"] / secs
+        summary[f] = {"value": value, "maxrss_mb": max(x["maxrss_mb"] for x in runs),
+                      "all": [x["seconds"] for x in runs]}
+    return summary
+
+
+def import_times(repeats=5):
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    out = {}
+    for label, cmd in (("python -c 'import glassnet'", [sys.executable, "-c", "import glassnet"]),
+                       ("glassnet --help", [sys.executable, "-m", "glassnet", "--help"])):
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            subprocess.run(cmd, capture_output=True, env=env, check=True)
+            times.append(time.perf_counter() - t0)
+        out[label] = statistics.median(times)
+    return out
+
+
+def versions():
+    import numpy
+    import sklearn
+
+    import glassnet
+
+    v = {"python": platform.python_version(), "numpy": numpy.__version__,
+         "scikit-learn": sklearn.__version__, "glassnet": glassnet.__version__}
+    if available("torch"):
+        import torch
+
+        v["torch"] = torch.__version__
+    return v
+
+
+def machine():
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
+
+
+def fmt(value, unit):
+    if unit == "samples/s":
+        return f"{value / 1000:.1f}k"
+    if unit == "s/run":
+        return f"{value:.2f} s"
+    return f"{value:.0f} us"
+
+
+def report(rows, imports, repeats, smoke) -> str:
+    lines = [
+        "# glassnet benchmarks",
+        "",
+        f"- date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC",
+        f"- machine: {machine()}",
+        "- versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()),
+        f"- method: each cell is the median of {repeats} runs, each in its own process after a "
+        "warm-up, frameworks in rotating order; peak memory is the process's maximum RSS "
+        "(interpreter and imports included)." + (" SMOKE RUN: too short to mean anything."
+                                                  if smoke else ""),
+        "",
+        "| workload | unit | seeds' loop | glassnet | scikit-learn | PyTorch | "
+        "glassnet vs best other | matmul limit | glassnet % of limit | GFLOP/s | "
+        "peak MB (glassnet / torch) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for w, s in rows:
+        unit = w["unit"]
+        cell = {f: fmt(s[f]["value"], unit) if f in s else "-"
+                for f in ("seeds", "glassnet", "sklearn", "torch", "limit")}
+        g = s["glassnet"]["value"]
+        others = [s[f]["value"] for f in ("seeds", "sklearn", "torch") if f in s]
+        if unit == "samples/s":
+            best = max(others) if others else None
+            ratio = f"{g / best:.2f}x faster" if best else "-"
+            pct = f"{g / s['limit']['value']:.0%}" if "limit" in s else "-"
+            gflops = f"{g * flops_per_sample(w['sizes']) / 1e9:.1f}"
+        else:
+            best = min(others) if others else None
+            ratio = f"{best / g:.2f}x faster" if best else "-"
+            pct = "-"
+            per_step = g / 1e6 if unit == "us/step" else g / w["steps"]
+            gflops = f"{w['n'] * flops_per_sample(w['sizes']) / per_step / 1e9:.2f}"
+        if "seeds" in s:
+            ratio += f"; {s['seeds']['value'] / g:.1f}x the seeds' loop"
+        mem = f"{s['glassnet']['maxrss_mb']:.0f} / " + (
+            f"{s['torch']['maxrss_mb']:.0f}" if "torch" in s else "-")
+        lines.append(f"| {w['name']} | {unit} | {cell['seeds']} | {cell['glassnet']} | "
+                     f"{cell['sklearn']} | {cell['torch']} | {ratio} | {cell['limit']} | {pct} | "
+                     f"{gflops} | {mem} |")
+    lines += ["", "| start-up | median seconds |", "|---|---|"]
+    lines += [f"| `{k}` | {v:.3f} |" for k, v in imports.items()]
+    lines += ["", "us/step: lower is better; samples/s: higher is better. \"matmul limit\": the "
+              "step's matrix products alone, each timed with NumPy in the same run.", ""]
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: seconds, not results")
+    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--out", type=Path, default=None, help="write the markdown report here")
+    parser.add_argument("--only", default=None, help="comma-separated workload keys")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--workload", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(run_worker(args.worker, json.loads(args.workload))))
+        return
+    repeats = args.repeats or (1 if args.smoke else 3)
+    rows = []
+    for w in workloads(args.smoke):
+        if args.only and w["key"] not in args.only.split(","):
+            continue
+        print(f"{w['name']} ...", flush=True)
+        rows.append((w, measure(w, repeats, args.smoke)))
+    text = report(rows, import_times(1 if args.smoke else 5), repeats, args.smoke)
+    print(text)
+    if args.out:
+        from glassnet.io import atomic_write_bytes
+
+        atomic_write_bytes(args.out, text.encode())
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT / "src"))
+    sys.path.insert(0, str(HERE))
+    main()
