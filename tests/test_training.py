@@ -204,3 +204,33 @@ def test_progress_bar_and_verbose_output(moons, capsys):
     net().fit(X, y, epochs=3, verbose=1, progress=True)
     out = capsys.readouterr().out
     assert "epoch 0: loss" in out and "epoch 2: loss" in out
+
+
+@pytest.mark.parametrize("dtype,rtol", [("float64", 1e-9), ("float32", 2e-3)])
+def test_wide_input_fast_path_gives_the_same_training_as_the_direct_path(monkeypatch, dtype,
+                                                                         rtol):
+    from glassnet import lowrank
+
+    rng = np.random.default_rng(0)
+    X = rng.random((30, 500))             # many more features than samples
+    y = (X[:, :250].sum(1) > X[:, 250:].sum(1)).astype(int)
+
+    def train():
+        model = gn.Network([gn.Dense(6, "relu"), gn.Dropout(0.2), gn.Dense(3, "tanh"),
+                            gn.Dense(1, "sigmoid")], seed=5, dtype=dtype)
+        history = model.fit(X, y, optimizer=gn.SGD(0.05), epochs=60)
+        return model, history
+
+    calls = []
+    original = lowrank.fit_reduced
+    monkeypatch.setattr(lowrank, "fit_reduced", lambda *a, **k: calls.append(1) or
+                        original(*a, **k))
+    fast, fast_history = train()
+    assert calls, "the fast path should apply to full-batch SGD on wide inputs"
+    monkeypatch.setattr(lowrank, "MIN_RATIO", np.inf)
+    direct, direct_history = train()
+    assert len(calls) == 1
+    np.testing.assert_allclose(fast.params, direct.params, rtol=rtol, atol=rtol * 1e-3)
+    np.testing.assert_allclose(fast_history["loss"], direct_history["loss"], rtol=rtol)
+    assert fast_history["accuracy"] == direct_history["accuracy"]
+    assert fast.history is fast_history and fast.input_dim == 500

@@ -251,6 +251,16 @@ def fit(net, X, y, optimizer: Optimizer | str | None = None, epochs: int = 1,
         callbacks.append(early_stopping if isinstance(early_stopping, EarlyStopping)
                          else EarlyStopping(patience=early_stopping))
 
+    from . import lowrank
+
+    if lowrank.applies(net, X, optimizer, full_batch=batch_size is None or batch_size >= len(X),
+                       l2=l2, clip_norm=clip_norm, validation=validation, callbacks=callbacks,
+                       checkpoint=checkpoint):
+        # Same iterates, computed in the row space of X: see glassnet.lowrank.
+        return lowrank.fit_reduced(net, X, y, fit, optimizer=optimizer, epochs=epochs,
+                                   sample_weight=sample_weight, verbose=verbose,
+                                   progress=progress)
+
     history = History()
     start_epoch = 0
     if checkpoint is not None:
