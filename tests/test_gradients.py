@@ -105,3 +105,9 @@ def test_random_architectures_gradient_matches_finite_differences(
     net.params[net.n_weights:] = rng.normal(scale=0.1, size=net.n_params - net.n_weights)
     X = rng.normal(size=(n_samples, n_features))
     _check(net, X, _targets(loss, n_samples, n_out, rng))
+
+
+def test_input_dropout_network_gradient(rng):
+    net = gn.Network([gn.Dropout(0.0), gn.Dense(4, "relu"), gn.Dropout(0.0),
+                      gn.Dense(3, "softmax")], input_dim=3, seed=0)
+    _check(net, rng.normal(size=(6, 3)), rng.integers(0, 3, 6))

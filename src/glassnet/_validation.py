@@ -41,7 +41,8 @@ def check_X(X, dtype, n_features: int | None = None, name: str = "X") -> np.ndar
         raise ValueError(f"{name} has {arr.shape[1]} features but the network expects "
                          f"{n_features} (expected shape (n_samples, {n_features}), "
                          f"got {arr.shape})")
-    arr = np.ascontiguousarray(arr, dtype=dtype)
+    with np.errstate(over="ignore"):  # values too large for dtype become inf: reported below
+        arr = np.ascontiguousarray(arr, dtype=dtype)
     if not np.isfinite(arr).all():
         raise ValueError(f"{name} contains NaN or infinity (or values too large for "
                          f"{np.dtype(dtype).name}); remove or impute them before training or "

@@ -89,6 +89,8 @@ class Network:
             raise ValueError("the last layer must be a Dense layer (the output layer), "
                              f"got {type(layers[-1]).__name__}")
         self.layers = layers
+        self._first_param_layer = next(i for i, layer in enumerate(layers)
+                                       if isinstance(layer, Dense))
         self.dtype = _resolve_dtype(dtype)
         self.seed = seed
         self.loss = self._resolve_loss(loss, layers[-1].activation.name)
@@ -230,13 +232,16 @@ class Network:
         fused = self.loss.head is not None
         out = self._forward(X, train=train, logits=fused)
         loss, d_out = self.loss.value_and_grad(out, y, sample_weight)
+        # Below the first layer with parameters, dA would be a gradient w.r.t. the data (or a
+        # dropout mask over it): nothing needs it, so it is never computed.
+        first = self._first_param_layer
+        stop = len(self.layers) - 1 > first
         if fused:
-            dA = last.backward_linear(d_out, need_input_grad=len(self.layers) > 1)
+            dA = last.backward_linear(d_out, need_input_grad=stop)
         else:
-            dA = last.backward(d_out, need_input_grad=len(self.layers) > 1)
-        for i in range(len(self.layers) - 2, -1, -1):
-            # The input layer's dA_prev would be the gradient w.r.t. the data: skip it.
-            dA = self.layers[i].backward(dA, need_input_grad=i > 0)
+            dA = last.backward(d_out, need_input_grad=stop)
+        for i in range(len(self.layers) - 2, first - 1, -1):
+            dA = self.layers[i].backward(dA, need_input_grad=i > first)
         return loss, out
 
     def check_input(self, X, name: str = "X") -> np.ndarray:
