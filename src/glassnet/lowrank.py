@@ -52,25 +52,24 @@ def fit_reduced(net, X, y, fit, **kwargs):
             small.activation = full.activation  # the very object (custom slopes and the like)
         if hasattr(full, "rng"):
             small.rng = full.rng  # dropout continues the network's own stream
-    first = net.layers[0]
-    W0 = first.W.astype(np.float64)
+    W0 = net.layers[0].W.astype(np.float64)
     K0 = Q.T @ W0
     reduced.layers[0].W[...] = K0
-    for small, full in zip(reduced.layers, net.layers):
-        if getattr(full, "b", None) is not None:
-            small.b[...] = full.b
-        if small is not reduced.layers[0] and getattr(full, "W", None) is not None:
-            small.W[...] = full.W
+    _copy_all_but_first_weights(net, reduced)
     reduced._shuffle_rng = net._shuffle_rng
     try:
         history = fit(reduced, X_red, y, **kwargs)
     finally:
         # Also after a DivergenceError: the reduced network holds its last finite weights.
-        first.W[...] = W0 + Q @ (reduced.layers[0].W.astype(np.float64) - K0)
-        for small, full in zip(reduced.layers, net.layers):
-            if getattr(full, "b", None) is not None:
-                full.b[...] = small.b
-            if small is not reduced.layers[0] and getattr(full, "W", None) is not None:
-                full.W[...] = small.W
+        net.layers[0].W[...] = W0 + Q @ (reduced.layers[0].W.astype(np.float64) - K0)
+        _copy_all_but_first_weights(reduced, net)
         net.history = reduced.history
     return history
+
+
+def _copy_all_but_first_weights(source, target):
+    """Every parameter but layer 0's W, which is the only one whose shape differs."""
+    for i, (src, dst) in enumerate(zip(source.layers, target.layers)):
+        for name in target.param_slices[i]:
+            if (i, name) != (0, "W"):
+                getattr(dst, name)[...] = getattr(src, name)
