@@ -121,6 +121,24 @@ def test_reproduce_moons_json():
     assert rows["test accuracy"]["glassnet"] >= 0.80
 
 
+def test_reproduce_circles_prints_the_table():
+    result = glassnet("reproduce", "circles")
+    assert result.returncode == 0, result.stderr
+    assert "cost at iteration 0" in result.stdout and "1.716" in result.stdout
+    rows = json.loads(glassnet("reproduce", "circles", "--json").stdout)
+    train = next(r for r in rows if r["metric"] == "train accuracy")["glassnet"]
+    assert train >= 0.97
+
+
+@needs_data("catvnoncat", "train_catvnoncat.h5")
+def test_reproduce_cats_json():
+    result = glassnet("reproduce", "cats", "--data", DATA / "catvnoncat", "--json")
+    assert result.returncode == 0, result.stderr
+    got = {(r["experiment"], r["metric"]): r["glassnet"] for r in json.loads(result.stdout)}
+    assert got[("cats 2-layer", "test accuracy")] >= 0.68
+    assert got[("cats 4-layer", "test accuracy")] >= 0.76
+
+
 @needs_data("catvnoncat", "train_catvnoncat.h5")
 def test_train_on_the_cat_folder(tmp_path):
     result = glassnet("train", "--data", DATA / "catvnoncat", "--layers", "7",
@@ -128,3 +146,5 @@ def test_train_on_the_cat_folder(tmp_path):
     assert result.returncode == 0, result.stderr
     meta = gn.load(tmp_path / "model.safetensors").metadata
     assert meta["image_shape"] == [64, 64, 3] and meta["classes"] == ["non-cat", "cat"]
+    assert "peak memory" in result.stdout and "test error" in result.stdout
+    assert (tmp_path / "misclassified.png").exists()

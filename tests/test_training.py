@@ -58,6 +58,29 @@ def test_same_seed_same_training_bit_for_bit(moons):
     assert not np.array_equal(other.params, runs[0].params)
 
 
+_TRAIN_IN_A_SUBPROCESS = """
+import sys, numpy as np, glassnet as gn
+from sklearn.datasets import make_moons
+X, y = make_moons(200, noise=0.2, random_state=0)
+net = gn.Network([gn.Dense(8, "relu"), gn.Dropout(0.2), gn.Dense(1, "sigmoid")], seed=11)
+net.fit(X, y, optimizer=gn.Adam(0.01), epochs=5, batch_size=16)
+sys.stdout.write(net.params.tobytes().hex() + " " + net.predict_proba(X).tobytes().hex())
+"""
+
+
+def test_same_seed_is_bit_identical_across_processes():
+    import subprocess
+    import sys
+
+    runs = [subprocess.run([sys.executable, "-c", _TRAIN_IN_A_SUBPROCESS], capture_output=True,
+                           text=True, check=True).stdout for _ in range(2)]
+    X, y = make_moons(200, noise=0.2, random_state=0)
+    here = gn.Network([gn.Dense(8, "relu"), gn.Dropout(0.2), gn.Dense(1, "sigmoid")], seed=11)
+    here.fit(X, y, optimizer=gn.Adam(0.01), epochs=5, batch_size=16)
+    local = here.params.tobytes().hex() + " " + here.predict_proba(X).tobytes().hex()
+    assert runs[0] == runs[1] == local
+
+
 def test_validation_split_is_random_stratified_and_not_the_last_rows():
     X = np.arange(100, dtype=float)[:, None]
     y = np.r_[np.zeros(80), np.ones(20)]  # sorted: the last rows are all class 1

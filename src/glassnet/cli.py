@@ -123,6 +123,13 @@ def train(
     from glassnet import plotting
 
     plotting.save(plotting.loss_curve(history, title=f"{ds.name}: loss"), out / "loss.png")
+    if ds.image_shape is not None:
+        wrong = np.flatnonzero(net.predict(ds.X_test) != y_test)[:32]
+        if len(wrong):
+            plotting.save(plotting.image_predictions(
+                net, ds.X_test[wrong], y_test[wrong], image_shape=ds.image_shape,
+                class_names=classes, max_images=32, title=f"{ds.name}: misclassified test images"),
+                out / "misclassified.png")
     if ds.n_features == 2:
         X_all = np.vstack([ds.X_train, ds.X_test])
         y_all = np.concatenate([y_train, y_test])
@@ -130,11 +137,13 @@ def train(
                                                  title=f"{ds.name}: decision boundary",
                                                  class_names=classes),
                       out / "decision_boundary.png")
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     console.print(f"train accuracy: {train_acc:.4f}")
-    console.print(f"test accuracy: {test_acc:.4f}")
-    console.print(f"trained {epochs} epochs in {seconds:.2f} s; wrote {out}/model.safetensors, "
-                  f"history.json, loss.png" + (", decision_boundary.png"
-                                               if ds.n_features == 2 else ""))
+    console.print(f"test accuracy: {test_acc:.4f} (test error {1 - test_acc:.2%})")
+    console.print(f"trained {epochs} epochs in {seconds:.2f} s, peak memory {peak:.0f} MB; "
+                  f"wrote {out}/: " + ", ".join(sorted(p.name for p in out.iterdir())))
 
 
 def _load_model(path: Path):

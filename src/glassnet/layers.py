@@ -71,6 +71,8 @@ class Dense(Layer):
         self.W = self.b = self.dW = self.db = None
         self._A_prev = self._Z = self._A = None
         self._ones = None
+        self._training = False
+        self._buffers: dict = {}
 
     def param_shapes(self, n_in):
         return [("W", (n_in, self.units)), ("b", (self.units,))]
@@ -82,19 +84,39 @@ class Dense(Layer):
         self.W, self.b = params["W"], params["b"]
         self.dW, self.db = grads["W"], grads["b"]
 
-    def linear(self, A_prev):
-        """``Z = A_prev @ W + b``, shape ``(n_samples, n_out)``; remembers ``A_prev``."""
-        self._A_prev = A_prev
-        Z = A_prev @ self.W
+    def _buffer(self, name, n_rows, n_cols, dtype):
+        """A work array kept between training steps (one per batch size), so the hot path
+        allocates nothing; ``release_buffers`` drops them."""
+        key = (name, n_rows)
+        buf = self._buffers.get(key)
+        if buf is None or buf.dtype != dtype or buf.shape[1] != n_cols:
+            buf = self._buffers[key] = np.empty((n_rows, n_cols), dtype=dtype)
+        return buf
+
+    def release_buffers(self):
+        self._buffers.clear()
+        self._A_prev = self._Z = self._A = None
+
+    def linear(self, A_prev, train=False):
+        """``Z = A_prev @ W + b``, shape ``(n_samples, n_out)``; remembers ``A_prev``.
+
+        In training ``Z`` is a buffer that the next step overwrites; otherwise a new array.
+        """
+        self._A_prev, self._training = A_prev, train
+        if train:
+            Z = np.matmul(A_prev, self.W,
+                          out=self._buffer("Z", len(A_prev), self.units, A_prev.dtype))
+        else:
+            Z = A_prev @ self.W
         Z += self.b
         self._Z = Z
         return Z
 
     def forward(self, A_prev, train=False):
-        Z = self.linear(A_prev)
-        # Activations that have their own buffer may work in place: Z is needed by backward only
-        # for leaky_relu, whose derivative reads Z's sign, which A has too.
-        A = self.activation.forward(Z)
+        Z = self.linear(A_prev, train)
+        # In training the activation works in place: every backward here needs only A
+        # (leaky_relu reads the sign of Z, which A shares).
+        A = self.activation.forward(Z, out=Z if train else None)
         self._A = A
         return A
 
@@ -109,7 +131,10 @@ class Dense(Layer):
         np.matmul(ones, dZ, out=self.db)
         if not need_input_grad:
             return None
-        return dZ @ self.W.T                         # dA_prev = dZ @ W.T
+        if self._training:                           # dA_prev = dZ @ W.T
+            return np.matmul(dZ, self.W.T,
+                             out=self._buffer("dA", len(dZ), self.W.shape[0], dZ.dtype))
+        return dZ @ self.W.T
 
     def backward(self, dA, need_input_grad=True):
         dZ = self.activation.backward(self._Z, self._A, dA)   # dZ = dA * g'(Z)

@@ -100,6 +100,7 @@ class Network:
                 layer.rng = dropout_rng
         self.input_dim = None
         self._params = self._grads = None
+        self._out_buffers = {}
         self.history = None
         if input_dim is not None:
             self.build(input_dim)
@@ -158,14 +159,20 @@ class Network:
             layer.bind({k: self._params[sl].reshape(shapes[k]) for k, sl in slices.items()},
                        {k: self._grads[sl].reshape(shapes[k]) for k, sl in slices.items()})
 
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        # Activations cached from the last forward pass are not part of the model.
+    def release_buffers(self) -> None:
+        """Drop the work arrays kept between training steps (``fit`` does this at its end)."""
+        self._out_buffers = {}
         for layer in self.layers:
-            for attr in ("_A_prev", "_Z", "_A", "_mask"):
-                if getattr(layer, attr, None) is not None:
-                    setattr(layer, attr, None)
-        return state
+            if hasattr(layer, "release_buffers"):
+                layer.release_buffers()
+        for layer in self.layers:
+            if getattr(layer, "_mask", None) is not None:
+                layer._mask = None
+
+    def __getstate__(self):
+        # Work arrays and activations cached from the last pass are not part of the model.
+        self.release_buffers()
+        return self.__dict__.copy()
 
     def __setstate__(self, state):
         # Pickling turns views into separate copies: point the layers back into the buffers.
@@ -219,7 +226,7 @@ class Network:
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
             if logits and i == last:
-                return layer.linear(A)
+                return layer.linear(A, train)
             A = layer.forward(A, train)
         return A
 
@@ -231,7 +238,12 @@ class Network:
         last = self.layers[-1]
         fused = self.loss.head is not None
         out = self._forward(X, train=train, logits=fused)
-        loss, d_out = self.loss.value_and_grad(out, y, sample_weight)
+        grad_buffer = None
+        if train:
+            grad_buffer = self._out_buffers.get(out.shape)
+            if grad_buffer is None or grad_buffer.dtype != out.dtype:
+                grad_buffer = self._out_buffers[out.shape] = np.empty_like(out)
+        loss, d_out = self.loss.value_and_grad(out, y, sample_weight, grad=grad_buffer)
         # Below the first layer with parameters, dA would be a gradient w.r.t. the data (or a
         # dropout mask over it): nothing needs it, so it is never computed.
         first = self._first_param_layer
