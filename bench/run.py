@@ -314,11 +314,11 @@ def fmt(value, unit):
     return f"{value:.0f} us"
 
 
-def report(rows, imports, repeats, smoke) -> str:
+def report(rows, imports, repeats, smoke, date) -> str:
     lines = [
         "# glassnet benchmarks",
         "",
-        f"- date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC",
+        f"- date: {date}",
         f"- machine: {machine()}",
         "- versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()),
         f"- method: each cell is the median of {repeats} runs, each in its own process after a "
@@ -330,7 +330,8 @@ def report(rows, imports, repeats, smoke) -> str:
                                                   if smoke else ""),
         "",
         "| workload | unit | seeds' loop | glassnet | scikit-learn | PyTorch | "
-        "glassnet vs best other | matmul limit | glassnet % of limit | effective GFLOP/s | "
+        "glassnet speed-up vs best other (>1: faster) | matmul limit | glassnet % of limit | "
+        "effective GFLOP/s | "
         "peak MB (glassnet / torch) |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -342,17 +343,17 @@ def report(rows, imports, repeats, smoke) -> str:
         others = [s[f]["value"] for f in ("seeds", "sklearn", "torch") if f in s]
         if unit == "samples/s":
             best = max(others) if others else None
-            ratio = f"{g / best:.2f}x faster" if best else "-"
+            ratio = f"{g / best:.2f}x" if best else "-"
             pct = f"{s['glassnet']['of_limit']:.0%}" if "of_limit" in s["glassnet"] else "-"
             gflops = f"{g * flops_per_sample(w['sizes']) / 1e9:.1f}"
         else:
             best = min(others) if others else None
-            ratio = f"{best / g:.2f}x faster" if best else "-"
+            ratio = f"{best / g:.2f}x" if best else "-"
             pct = "-"
             per_step = g / 1e6 if unit == "us/step" else g / w["steps"]
             gflops = f"{w['n'] * flops_per_sample(w['sizes']) / per_step / 1e9:.2f}"
         if "seeds" in s:
-            ratio += f"; {s['seeds']['value'] / g:.1f}x the seeds' loop"
+            ratio += f" ({s['seeds']['value'] / g:.1f}x vs the seeds' loop)"
         mem = f"{s['glassnet']['maxrss_mb']:.0f} / " + (
             f"{s['torch']['maxrss_mb']:.0f}" if "torch" in s else "-")
         lines.append(f"| {w['name']} | {unit} | {cell['seeds']} | {cell['glassnet']} | "
@@ -375,11 +376,20 @@ def main():
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--out", type=Path, default=None, help="write the markdown report here")
     parser.add_argument("--only", default=None, help="comma-separated workload keys")
+    parser.add_argument("--render", type=Path, default=None,
+                        help="re-render a report from the raw JSON of an earlier run")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--workload", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(run_worker(args.worker, json.loads(args.workload))))
+        return
+    if args.render:
+        raw = json.loads(args.render.read_text())
+        text = report(raw["rows"], raw["imports"], raw["repeats"], raw["smoke"], raw["date"])
+        print(text)
+        if args.out:
+            Path(args.out).write_text(text)
         return
     repeats = args.repeats or (1 if args.smoke else 5)
     rows = []
@@ -389,13 +399,15 @@ def main():
         print(f"{w['name']} ...", flush=True)
         rows.append((w, measure(w, repeats, args.smoke)))
     imports = import_times(1 if args.smoke else 5)
-    text = report(rows, imports, repeats, args.smoke)
+    date = f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC"
+    text = report(rows, imports, repeats, args.smoke, date)
     print(text)
     if args.out:
         from glassnet.io import atomic_write_bytes
 
         atomic_write_bytes(args.out, text.encode())
-        raw = {"rows": rows, "imports": imports, "repeats": repeats, "smoke": args.smoke}
+        raw = {"rows": rows, "imports": imports, "repeats": repeats, "smoke": args.smoke,
+               "date": date}
         atomic_write_bytes(args.out.with_suffix(".json"), json.dumps(raw, indent=1).encode())
 
 

@@ -15,6 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .activations import Sigmoid
+
+_SIGMOID = Sigmoid()
+
 __all__ = ["Loss", "BinaryCrossentropy", "CategoricalCrossentropy", "MeanSquaredError", "get",
            "NAMES"]
 
@@ -54,6 +58,14 @@ def _weights_and_norm(sample_weight, n):
     if sample_weight is None:
         return None, n
     return sample_weight[:, None], float(sample_weight.sum())
+
+
+def _weighted_mean_grad(grad, w, norm):
+    """Turn per-element gradients into those of the (weighted) mean: ``grad * w / norm``."""
+    if w is not None:
+        grad *= w
+    grad *= 1.0 / norm
+    return grad
 
 
 def _as_2d_targets(y, n_out, dtype, what):
@@ -108,16 +120,10 @@ class BinaryCrossentropy(Loss):
             softplus -= y * out
             softplus *= w
             loss = softplus.sum() / norm
-        # dL/dz = sigmoid(z) - y; sigmoid via tanh never overflows.
-        grad = np.multiply(out, 0.5, out=grad)
-        np.tanh(grad, out=grad)
-        grad *= 0.5
-        grad += 0.5
+        # dL/dz = sigmoid(z) - y
+        grad = _SIGMOID.forward(out, out=grad)
         grad -= y
-        if w is not None:
-            grad *= w
-        grad *= 1.0 / norm
-        return loss, grad
+        return loss, _weighted_mean_grad(grad, w, norm)
 
     def n_correct(self, out, y):
         # sigmoid(z) > 0.5 exactly when z > 0.
@@ -179,10 +185,7 @@ class CategoricalCrossentropy(Loss):
         else:
             grad *= row_mass
             grad -= y
-        if w is not None:
-            grad *= w
-        grad *= 1.0 / norm
-        return loss, grad
+        return loss, _weighted_mean_grad(grad, w, norm)
 
     def n_correct(self, out, y):
         predicted = out.argmax(axis=1)
@@ -205,10 +208,9 @@ class MeanSquaredError(Loss):
         sq = diff * diff
         if w is not None:
             sq *= w
-            diff *= w
         loss = sq.sum() / norm
-        diff *= 2.0 / norm
-        return loss, diff
+        diff *= 2.0
+        return loss, _weighted_mean_grad(diff, w, norm)
 
 
 _REGISTRY: dict[str, type[Loss]] = {
