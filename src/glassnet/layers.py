@@ -37,6 +37,9 @@ class Layer:
     def backward(self, dA, need_input_grad: bool = True):
         raise NotImplementedError
 
+    def release_buffers(self) -> None:
+        """Drop work arrays and cached activations kept from the last pass."""
+
     def get_config(self) -> dict:
         raise NotImplementedError
 
@@ -179,6 +182,9 @@ class Dropout(Layer):
         if self._mask is None:
             return dA
         return np.multiply(dA, self._mask, out=dA)
+
+    def release_buffers(self):
+        self._mask = None
 
     def get_config(self):
         return {"type": "Dropout", "rate": self.rate}

@@ -163,11 +163,7 @@ class Network:
         """Drop the work arrays kept between training steps (``fit`` does this at its end)."""
         self._out_buffers = {}
         for layer in self.layers:
-            if hasattr(layer, "release_buffers"):
-                layer.release_buffers()
-        for layer in self.layers:
-            if getattr(layer, "_mask", None) is not None:
-                layer._mask = None
+            layer.release_buffers()
 
     def __getstate__(self):
         # Work arrays and activations cached from the last pass are not part of the model.

@@ -2,7 +2,8 @@
 
 The loop itself checks nothing per step except that the loss is finite: every input is validated
 once before the first epoch. A loss that becomes NaN or infinite stops training with a
-``DivergenceError`` and the network keeps the weights it had at the start of that epoch.
+``DivergenceError`` and the network keeps the last weights that gave a finite loss.
+Full-batch plain gradient descent on wide inputs runs in the row space of X (``lowrank``).
 """
 
 from __future__ import annotations
