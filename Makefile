@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= runs/demo
 
-.PHONY: demo test lint bench bench-smoke fuzz clean
+.PHONY: demo test lint bench bench-mnist bench-smoke fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet "torch==2.13.0" || echo "torch not installed: PyTorch columns skipped"
 	$(BIN)/python bench/run.py --out bench/results.md
+
+bench-mnist: $(STAMP)
+	$(BIN)/python bench/mnist.py --data ../shared/data/mnist --out bench/mnist.md
+	$(BIN)/python bench/run.py --render bench/results.json --out bench/results.md
 
 bench-smoke: $(STAMP)
 	$(BIN)/python bench/run.py --smoke

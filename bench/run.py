@@ -367,6 +367,12 @@ def report(rows, imports, repeats, smoke, date) -> str:
               "as written, divided by glassnet's time. For cats glassnet trains in the row "
               "space of X (exact, see glassnet/lowrank.py) and does about 60x fewer FLOPs, so "
               "its effective figure exceeds what the machine can do.", ""]
+    mnist = HERE / "mnist.md"
+    if mnist.exists():
+        # The MNIST table takes 10 minutes to make: bench/mnist.py writes it, this report
+        # includes its latest result as it stands.
+        body = mnist.read_text().split("\n", 1)[1]
+        lines += ["## MNIST beside the published results (from bench/mnist.py)", body]
     return "\n".join(lines)
 
 
