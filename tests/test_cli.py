@@ -92,8 +92,12 @@ def test_predict_your_own_image(tmp_path):
     (("info", "absent.safetensors"), "no model file"),
     (("reproduce", "mnist"), "unknown experiment"),
     (("reproduce", "cats"), "cats needs --data"),
+    (("train", "--out", "afile/sub", "--epochs", "1"), "afile"),
+    (("train", "--activation", "swish", "--epochs", "1"), "unknown activation"),
+    (("train", "--dtype", "float16", "--epochs", "1"), "dtype must be"),
 ])
 def test_errors_print_one_line_and_exit_non_zero(tmp_path, args, message):
+    (tmp_path / "afile").write_text("a file where a folder is expected")
     result = glassnet(*args, cwd=tmp_path)
     assert result.returncode == 1
     assert message in result.stderr and "Traceback" not in result.stderr

@@ -195,6 +195,7 @@ def test_warm_start_continues_from_the_current_weights(moons):
         model.fit(X, y)
     assert model.network_ is network
     assert not np.array_equal(after_first, model.network_.params)
+    assert model.n_iter_ == 10 and len(model.loss_curve_) == 10, "curves carry on"
 
 
 def test_divergence_in_an_estimator_warns_and_keeps_finite_predictions():

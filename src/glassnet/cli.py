@@ -363,8 +363,7 @@ def main() -> None:
 
     try:
         app()
-    except (CLIError, ValueError, TypeError, FileNotFoundError, ModelFileError,
-            IsADirectoryError, PermissionError) as exc:
+    except (CLIError, ValueError, TypeError, ModelFileError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)
 

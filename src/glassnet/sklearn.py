@@ -163,7 +163,9 @@ class _BaseNeuralNet(BaseEstimator):
         return RMSprop(lr)
 
     # ----------------------------------------------------------------- training
-    def _train(self, X, targets, sample_weight, incremental):
+    def _train(self, X, targets, sample_weight, incremental, continued=False):
+        """Run the fit loop; ``incremental``: one epoch (partial_fit); ``continued``: a warm
+        start, whose curves and iteration count carry on from the last fit."""
         net = self.network_
         n = len(X)
         batch_size = self._batch_size(n)
@@ -189,13 +191,14 @@ class _BaseNeuralNet(BaseEstimator):
             warnings.warn(f"{exc} Stopped early; the model keeps its last finite weights.",
                           ConvergenceWarning, stacklevel=3)
             history = net.history
-        self.loss_curve_ = getattr(self, "loss_curve_", []) if incremental else []
-        self.loss_curve_ = self.loss_curve_ + list(history.history.get("loss", []))
+        keep = incremental or continued
+        self.loss_curve_ = (self.loss_curve_ if keep else []) + list(history.history.get(
+            "loss", []))
         if "val_loss" in history:
-            self.validation_loss_curve_ = list(history["val_loss"])
+            previous = getattr(self, "validation_loss_curve_", []) if continued else []
+            self.validation_loss_curve_ = previous + list(history["val_loss"])
             self.best_validation_loss_ = min(self.validation_loss_curve_)
-        self.n_iter_ = getattr(self, "n_iter_", 0) + len(history) if incremental \
-            else len(history)
+        self.n_iter_ = (self.n_iter_ if keep else 0) + len(history)
         self.t_ = self._optimizer.iterations
         if self.loss_curve_:
             self.best_loss_ = min(self.loss_curve_)
@@ -301,7 +304,7 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
             self.network_ = self._make_network(X.shape[1], n_out, head)
             self.loss_curve_ = []
             self.n_iter_ = 0
-        return self._train(X, targets, sample_weight, incremental)
+        return self._train(X, targets, sample_weight, incremental, continued=not first)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -388,7 +391,7 @@ class NeuralNetRegressor(RegressorMixin, _BaseNeuralNet):
                              f"with {self.n_outputs_}")
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
-        return self._train(X, targets, sample_weight, incremental)
+        return self._train(X, targets, sample_weight, incremental, continued=not first)
 
     def predict(self, X):
         """Predictions, shape ``(n_samples,)`` or ``(n_samples, n_outputs)``."""
