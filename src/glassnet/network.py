@@ -257,6 +257,18 @@ class Network:
         self._require_built()
         return check_X(X, self.dtype, n_features=self.input_dim, name=name)
 
+    def check_data(self, X, y, sample_weight=None, names=("X", "y")):
+        """Validate and convert ``(X, y, sample_weight)`` once, for every entry point that takes
+        labelled data; builds the network from ``X`` if it is not built yet."""
+        X = check_X(X, self.dtype, n_features=self.input_dim, name=names[0])
+        if not self.built:
+            self.build(X.shape[1])
+        y = self.loss.prepare_targets(y, self.output_dim, self.dtype)
+        if len(y) != len(X):
+            raise ValueError(f"{names[0]} and {names[1]} have different numbers of samples: "
+                             f"{len(X)} and {len(y)}")
+        return X, y, check_sample_weight(sample_weight, len(X), self.dtype)
+
     def forward(self, X) -> np.ndarray:
         """Output activations, shape ``(n_samples, n_out)``, in inference mode."""
         return self._forward(self.check_input(X), train=False)
@@ -266,14 +278,7 @@ class Network:
 
         Dropout is active, as it is in training.
         """
-        if not self.built:
-            self.build(check_X(X, self.dtype).shape[1])
-        X = self.check_input(X)
-        y = self.loss.prepare_targets(y, self.output_dim, self.dtype)
-        if len(y) != len(X):
-            raise ValueError(f"X and y have different numbers of samples: {len(X)} and {len(y)}")
-        sample_weight = check_sample_weight(sample_weight, len(X), self.dtype)
-        loss, _ = self._loss_and_grad(X, y, sample_weight)
+        loss, _ = self._loss_and_grad(*self.check_data(X, y, sample_weight))
         return float(loss), self._grads.copy()
 
     # ------------------------------------------------------------------ using a trained net
@@ -295,11 +300,11 @@ class Network:
 
     def evaluate(self, X, y, sample_weight=None) -> dict:
         """``{"loss": ..., "accuracy": ...}`` (accuracy for classification losses only)."""
-        X = self.check_input(X)
-        y = self.loss.prepare_targets(y, self.output_dim, self.dtype)
-        if len(y) != len(X):
-            raise ValueError(f"X and y have different numbers of samples: {len(X)} and {len(y)}")
-        sample_weight = check_sample_weight(sample_weight, len(X), self.dtype)
+        self._require_built()
+        return self._evaluate(*self.check_data(X, y, sample_weight))
+
+    def _evaluate(self, X, y, sample_weight=None) -> dict:
+        """``evaluate`` on data already checked by ``check_data``."""
         out = self._forward(X, logits=self.loss.head is not None)
         result = {"loss": self.loss.value(out, y, sample_weight)}
         if self.loss.is_classification:

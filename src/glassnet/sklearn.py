@@ -314,19 +314,8 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
             if classes is None and type_of_target(y) != "multilabel-indicator":
                 raise ValueError("classes must be passed on the first call to partial_fit: "
                                  "the list of every label the classifier will see")
-            if classes is not None:
-                classes = np.unique(classes)
-            X_checked, y_checked = validate_data(self, X, y, reset=True, multi_output=True,
-                                                 dtype=np.dtype(self.dtype).type)
-            targets = self._encode(y_checked, classes=classes, reset=True)
-            if sample_weight is not None:
-                sample_weight = _check_sample_weight(sample_weight, X_checked,
-                                                     dtype=X_checked.dtype)
-            n_out, head = self._head()
-            self.n_outputs_, self.out_activation_ = n_out, head
-            self.network_ = self._make_network(X_checked.shape[1], n_out, head)
-            self.loss_curve_, self.n_iter_ = [], 0
-            return self._train(X_checked, targets, sample_weight, incremental=True)
+            return self._fit(X, y, sample_weight, incremental=True,
+                             classes=None if classes is None else np.unique(classes))
         if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
             raise ValueError(f"classes={list(classes)!r} differs from the classes of the first "
                              f"call to partial_fit, {self.classes_.tolist()}")

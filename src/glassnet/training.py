@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from ._validation import check_sample_weight, check_X
 from .optimizers import Optimizer
 from .optimizers import get as get_optimizer
 
@@ -221,25 +220,14 @@ def fit(net, X, y, optimizer: Optimizer | str | None = None, epochs: int = 1,
     optimizer = get_optimizer("sgd", learning_rate=0.01) if optimizer is None else \
         get_optimizer(optimizer)
 
-    X = check_X(X, net.dtype, n_features=net.input_dim)
-    if not net.built:
-        net.build(X.shape[1])
-    y = net.loss.prepare_targets(y, net.output_dim, net.dtype)
-    if len(y) != len(X):
-        raise ValueError(f"X and y have different numbers of samples: {len(X)} and {len(y)}")
-    sample_weight = check_sample_weight(sample_weight, len(X), net.dtype)
+    X, y, sample_weight = net.check_data(X, y, sample_weight)
 
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
             raise ValueError("validation_data must be a tuple (X_val, y_val)")
-        X_val = check_X(validation_data[0], net.dtype, n_features=net.input_dim, name="X_val")
-        y_val = net.loss.prepare_targets(validation_data[1], net.output_dim, net.dtype)
-        if len(y_val) != len(X_val):
-            raise ValueError(f"X_val and y_val have different numbers of samples: "
-                             f"{len(X_val)} and {len(y_val)}")
-        w_val = check_sample_weight(validation_data[2] if len(validation_data) == 3 else None,
-                                    len(X_val), net.dtype)
-        validation = (X_val, y_val, w_val)
+        validation = net.check_data(validation_data[0], validation_data[1],
+                                    validation_data[2] if len(validation_data) == 3 else None,
+                                    names=("X_val", "y_val"))
     elif validation_split:
         X, y, sample_weight, validation = _split_validation(
             X, y, sample_weight, validation_split, net._shuffle_rng,
@@ -287,7 +275,8 @@ def fit(net, X, y, optimizer: Optimizer | str | None = None, epochs: int = 1,
             logs = loop.run_epoch(epoch)
             logs["learning_rate"] = optimizer.learning_rate
             if validation is not None:
-                for key, value in net.evaluate(*validation[:2], validation[2]).items():
+                # Checked once above: no validation of X_val every epoch.
+                for key, value in net._evaluate(*validation).items():
                     logs[f"val_{key}"] = value
             history.append(epoch, logs)
             if verbose and (epoch % verbose == 0 or epoch == epochs - 1):
