@@ -211,6 +211,36 @@ def test_losses_match_their_definitions():
     assert gn.losses.get("mse").value(a, t) == pytest.approx((1 + 0 + 4 + 16) / 4)
 
 
+@pytest.mark.parametrize("name,targets", [
+    ("binary_crossentropy", lambda r: (r.random((7, 2)) > 0.5).astype(float)),
+    ("categorical_crossentropy", lambda r: r.integers(0, 3, 7)),
+    ("categorical_crossentropy", lambda r: r.dirichlet(np.ones(3), 7)),
+    ("mse", lambda r: r.normal(size=(7, 2)))])
+def test_per_sample_losses_average_to_the_loss_for_one_or_many_steps(name, targets, rng):
+    loss = gn.losses.get(name)
+    y = targets(rng)
+    n_out = 3 if name == "categorical_crossentropy" else 2
+    y = loss.prepare_targets(y, n_out, np.float64)
+    w = rng.random(7)
+    steps = 20 * rng.normal(size=(4, 7, n_out))           # four steps' outputs at once
+    per_sample = loss.per_sample(steps, y)
+    assert per_sample.shape == (4, 7)
+    for out, row in zip(steps, per_sample):
+        value, _ = loss.value_and_grad(out.copy(), y, w)
+        assert row @ w / w.sum() == pytest.approx(value, rel=1e-12)
+        assert row.mean() == pytest.approx(loss.value(out, y), rel=1e-12)
+    if loss.is_classification:
+        correct = loss.correct(steps, y)
+        assert correct.shape == (4, 7)
+        if name == "binary_crossentropy":   # every label right, probability above one half
+            expected = ((1 / (1 + np.exp(-steps)) > 0.5) == (y == 1)).all(axis=-1)
+        else:
+            truth = y if y.ndim == 1 else y.argmax(axis=1)
+            expected = np.exp(steps).argmax(axis=-1) == truth
+        np.testing.assert_array_equal(correct, expected)
+        assert loss.n_correct(steps[0], y) == expected[0].sum()
+
+
 def test_input_dim_inferred_at_first_fit(rng):
     net = gn.Network([gn.Dense(3, "relu"), gn.Dense(1, "sigmoid")], seed=0)
     assert not net.built

@@ -45,9 +45,20 @@ class Loss:
     def value(self, out, y, sample_weight=None) -> float:
         return float(self.value_and_grad(out, y, sample_weight)[0])
 
+    def per_sample(self, out, y) -> np.ndarray:
+        """Each sample's loss, shape ``(..., n_samples)``, for ``out`` of shape
+        ``(..., n_samples, n_out)``: the leading axes let many steps' outputs be scored in one
+        call. The loss is the (weighted) mean of these."""
+        raise NotImplementedError
+
+    def correct(self, out, y) -> np.ndarray:
+        """Whether each sample is classified right, booleans of shape ``(..., n_samples)``
+        (classification losses only)."""
+        raise NotImplementedError
+
     def n_correct(self, out, y) -> int:
         """How many samples ``out`` classifies right (classification losses only)."""
-        raise NotImplementedError
+        return int(self.correct(out, y).sum())
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -125,10 +136,18 @@ class BinaryCrossentropy(Loss):
         grad -= y
         return loss, _weighted_mean_grad(grad, w, norm)
 
-    def n_correct(self, out, y):
+    def per_sample(self, out, y):
+        softplus = np.abs(out)
+        np.negative(softplus, out=softplus)
+        np.exp(softplus, out=softplus)
+        np.log1p(softplus, out=softplus)
+        softplus += np.maximum(out, 0)
+        softplus -= y * out
+        return softplus.sum(axis=-1)
+
+    def correct(self, out, y):
         # sigmoid(z) > 0.5 exactly when z > 0.
-        hits = (out > 0) == (y > 0.5)
-        return int(hits.all(axis=1).sum())
+        return ((out > 0) == (y > 0.5)).all(axis=-1)
 
 
 class CategoricalCrossentropy(Loss):
@@ -187,10 +206,17 @@ class CategoricalCrossentropy(Loss):
             grad -= y
         return loss, _weighted_mean_grad(grad, w, norm)
 
-    def n_correct(self, out, y):
-        predicted = out.argmax(axis=1)
-        truth = y if y.ndim == 1 else y.argmax(axis=1)
-        return int((predicted == truth).sum())
+    def per_sample(self, out, y):
+        shifted = out - out.max(axis=-1, keepdims=True)
+        log_norm = np.log(np.exp(shifted).sum(axis=-1))
+        if y.ndim == 1:
+            index = np.broadcast_to(y[:, None], shifted.shape[:-1] + (1,))
+            return log_norm - np.take_along_axis(shifted, index, axis=-1)[..., 0]
+        return log_norm * y.sum(axis=-1) - (shifted * y).sum(axis=-1)
+
+    def correct(self, out, y):
+        truth = y if y.ndim == 1 else y.argmax(axis=-1)
+        return out.argmax(axis=-1) == truth
 
 
 class MeanSquaredError(Loss):
@@ -211,6 +237,10 @@ class MeanSquaredError(Loss):
         loss = sq.sum() / norm
         diff *= 2.0
         return loss, _weighted_mean_grad(diff, w, norm)
+
+    def per_sample(self, out, y):
+        diff = out - y
+        return (diff * diff).mean(axis=-1)
 
 
 _REGISTRY: dict[str, type[Loss]] = {

@@ -3,7 +3,9 @@
 The loop itself checks nothing per step except that the loss is finite: every input is validated
 once before the first epoch. A loss that becomes NaN or infinite stops training with a
 ``DivergenceError`` and the network keeps the last weights that gave a finite loss.
-Full-batch plain gradient descent on wide inputs runs in the row space of X (``lowrank``).
+Full-batch plain gradient descent on wide inputs runs in the row space of X (``lowrank``), and
+on networks small enough for call overhead to matter, from one list of NumPy calls
+(``fullbatch``).
 """
 
 from __future__ import annotations
@@ -41,6 +43,13 @@ class History:
         self.epochs.append(epoch)
         for key, value in logs.items():
             self.history.setdefault(key, []).append(float(value))
+
+    def extend(self, epochs: range, columns: dict) -> None:
+        """Append many epochs at once: ``columns`` maps each metric to one value per epoch."""
+        self.epochs.extend(epochs)
+        for key, values in columns.items():
+            values = values.tolist() if isinstance(values, np.ndarray) else map(float, values)
+            self.history.setdefault(key, []).extend(values)
 
     def __getitem__(self, key):
         return self.history[key]
@@ -240,7 +249,7 @@ def fit(net, X, y, optimizer: Optimizer | str | None = None, epochs: int = 1,
         callbacks.append(early_stopping if isinstance(early_stopping, EarlyStopping)
                          else EarlyStopping(patience=early_stopping))
 
-    from . import lowrank
+    from . import fullbatch, lowrank
 
     if lowrank.applies(net, X, optimizer, full_batch=batch_size is None or batch_size >= len(X),
                        l2=l2, clip_norm=clip_norm, validation=validation, callbacks=callbacks,
@@ -249,6 +258,13 @@ def fit(net, X, y, optimizer: Optimizer | str | None = None, epochs: int = 1,
         return lowrank.fit_reduced(net, X, y, fit, optimizer=optimizer, epochs=epochs,
                                    sample_weight=sample_weight, verbose=verbose,
                                    progress=progress)
+    if fullbatch.applies(net, X, optimizer,
+                         full_batch=batch_size is None or batch_size >= len(X), l2=l2,
+                         clip_norm=clip_norm, validation=validation, callbacks=callbacks,
+                         checkpoint=checkpoint):
+        # The same steps, replayed from one list of NumPy calls: see glassnet.fullbatch.
+        return fullbatch.fit(net, X, y, optimizer=optimizer, epochs=epochs,
+                             sample_weight=sample_weight, verbose=verbose, progress=progress)
 
     history = History()
     start_epoch = 0
@@ -280,8 +296,7 @@ def fit(net, X, y, optimizer: Optimizer | str | None = None, epochs: int = 1,
                     logs[f"val_{key}"] = value
             history.append(epoch, logs)
             if verbose and (epoch % verbose == 0 or epoch == epochs - 1):
-                print(f"epoch {epoch}: " + ", ".join(
-                    f"{k} {v:.6g}" for k, v in logs.items() if k != "learning_rate"), flush=True)
+                _print_logs(epoch, logs)
             if bar is not None:
                 bar.update(logs)
             stop = False
@@ -304,6 +319,19 @@ def fit(net, X, y, optimizer: Optimizer | str | None = None, epochs: int = 1,
     for cb in callbacks:
         cb.on_train_end(net, history)
     return history
+
+
+def _print_logs(epoch, logs):
+    print(f"epoch {epoch}: " + ", ".join(
+        f"{k} {v:.6g}" for k, v in logs.items() if k != "learning_rate"), flush=True)
+
+
+def _divergence_error(epoch, kept, lr) -> DivergenceError:
+    return DivergenceError(
+        f"training diverged at epoch {epoch}: the loss became NaN or infinite. The network "
+        f"keeps the last weights that gave a finite loss ({kept}). Try a smaller learning "
+        f"rate (now {lr:g}, e.g. {lr / 10:g}), gradient clipping (clip_norm=1.0), or "
+        "scaling the input features.")
 
 
 class _Loop:
@@ -394,12 +422,7 @@ class _Loop:
             self.net.params, kept = self.previous, f"from the start of epoch {epoch - 1}"
         else:
             self.net.params, kept = self.snapshot, "it started with"
-        lr = self.optimizer.learning_rate
-        raise DivergenceError(
-            f"training diverged at epoch {epoch}: the loss became NaN or infinite. The network "
-            f"keeps the last weights that gave a finite loss ({kept}). Try a smaller learning "
-            f"rate (now {lr:g}, e.g. {lr / 10:g}), gradient clipping (clip_norm=1.0), or "
-            "scaling the input features.")
+        raise _divergence_error(epoch, kept, self.optimizer.learning_rate)
 
 
 class _ProgressBar:
@@ -419,9 +442,9 @@ class _ProgressBar:
         self.progress.start()
         self.task = self.progress.add_task("fit", total=epochs, completed=start, metrics="")
 
-    def update(self, logs):
+    def update(self, logs, advance=1):
         text = " ".join(f"{k} {v:.4f}" for k, v in logs.items() if k != "learning_rate")
-        self.progress.update(self.task, advance=1, metrics=text)
+        self.progress.update(self.task, advance=advance, metrics=text)
 
     def close(self):
         self.progress.stop()

@@ -1,0 +1,174 @@
+"""The full-batch tape (glassnet.fullbatch) against the layered path it stands in for."""
+
+import copy
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet import fullbatch
+from glassnet.schedules import StepDecay
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(40, 3))
+Y_BINARY = (X[:, 0] * X[:, 1] > 0).astype(int)
+Y_CLASS = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0)
+Y_REG = np.c_[X[:, 0] - X[:, 2], X[:, 1] ** 2]
+WEIGHTS = RNG.random(40)
+
+CASES = {
+    "bce relu": ([gn.Dense(5, "relu"), gn.Dense(1, "sigmoid")], Y_BINARY),
+    "bce tanh sigmoid": ([gn.Dense(4, "tanh"), gn.Dense(3, "sigmoid"), gn.Dense(1, "sigmoid")],
+                         Y_BINARY),
+    "bce multi-label": ([gn.Dense(4, "relu"), gn.Dense(2, "sigmoid")],
+                        np.c_[Y_BINARY, 1 - Y_BINARY]),
+    "cce labels": ([gn.Dense(6, "relu"), gn.Dense(3, "softmax")], Y_CLASS),
+    "cce one-hot": ([gn.Dense(6, "relu"), gn.Dense(3, "softmax")], np.eye(3)[Y_CLASS]),
+    "mse identity": ([gn.Dense(6, "relu"), gn.Dense(2)], Y_REG),
+    "mse tanh head": ([gn.Dense(6, "identity"), gn.Dense(2, "tanh")], Y_REG / 10),
+    "mse relu head": ([gn.Dense(6, "sigmoid"), gn.Dense(2, "relu")], Y_REG),
+    "no hidden layer": ([gn.Dense(1, "sigmoid")], Y_BINARY),
+}
+
+
+def train(layers, y, use_tape, monkeypatch, data=X, **fit_args):
+    """Fit a fresh network (same seed) with or without the tape; return it and its history."""
+    used = []
+    with monkeypatch.context() as patch:
+        if use_tape:
+            original = fullbatch.fit
+            patch.setattr(fullbatch, "fit", lambda *a, **k: used.append(1) or original(*a, **k))
+        else:
+            patch.setattr(fullbatch, "applies", lambda *a, **k: False)
+        net = gn.Network(copy.deepcopy(layers), seed=3, dtype=fit_args.pop("dtype", "float64"))
+        optimizer = fit_args.pop("optimizer", None) or gn.SGD(0.1)
+        try:
+            net.fit(data, y, optimizer=optimizer, **fit_args)
+            error = None
+        except gn.DivergenceError as exc:
+            error = str(exc)
+    assert bool(used) == use_tape, "the tape should (only) be used when asked for"
+    return net, optimizer, error
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_tape_trains_as_the_layered_path_does(case, weighted, monkeypatch):
+    layers, y = CASES[case]
+    args = dict(epochs=300, sample_weight=WEIGHTS if weighted else None)
+    tape, opt_tape, _ = train(layers, y, True, monkeypatch, **args)
+    layered, opt_layered, _ = train(layers, y, False, monkeypatch, **args)
+    np.testing.assert_allclose(tape.params, layered.params, rtol=1e-9, atol=1e-12)
+    assert tape.history.to_dict().keys() == layered.history.to_dict().keys()
+    np.testing.assert_allclose(tape.history["loss"], layered.history["loss"], rtol=1e-9)
+    if "accuracy" in layered.history:
+        assert tape.history["accuracy"] == layered.history["accuracy"]
+    assert tape.history.epochs == layered.history.epochs == list(range(300))
+    assert opt_tape.iterations == opt_layered.iterations == 300
+
+
+def test_float32_and_a_schedule(monkeypatch):
+    layers, y = CASES["cce labels"]
+    args = dict(epochs=120, dtype="float32")
+    tape, opt_tape, _ = train(layers, y, True, monkeypatch,
+                              optimizer=gn.SGD(StepDecay(0.2, 25, 0.5)), **args)
+    layered, opt_layered, _ = train(layers, y, False, monkeypatch,
+                                    optimizer=gn.SGD(StepDecay(0.2, 25, 0.5)), **args)
+    assert tape.params.dtype == np.float32
+    np.testing.assert_allclose(tape.params, layered.params, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(tape.history["loss"], layered.history["loss"], rtol=1e-4)
+    assert tape.history["learning_rate"] == layered.history["learning_rate"]
+    assert tape.history["learning_rate"][-1] == pytest.approx(0.2 * 0.5 ** 4)
+    assert opt_tape.learning_rate == opt_layered.learning_rate
+
+
+def test_the_gradient_left_in_net_grads_is_that_of_the_last_step(monkeypatch):
+    layers, y = CASES["bce tanh sigmoid"]
+    tape, _, _ = train(layers, y, True, monkeypatch, epochs=1)
+    start = gn.Network(copy.deepcopy(layers), seed=3)       # the weights before that step
+    _, grad = start.loss_and_grad(X, y)
+    np.testing.assert_allclose(tape.grads, grad, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("block", [1, 3, 4, 256])
+@pytest.mark.parametrize("lr,epochs", [(0.05, 50), (1e3, 10), (0.02, 50)])
+def test_divergence_keeps_the_same_weights_as_the_layered_path(block, lr, epochs,
+                                                                monkeypatch):
+    """Divergence found a block of steps late is rewound to the very weights, history and
+    message of the layered path, also when the last finite step is in the block before."""
+    monkeypatch.setattr(fullbatch, "MAX_BLOCK", block)
+    layers = [gn.Dense(6, "relu"), gn.Dense(2)]
+    data = 10 * X
+    y = np.c_[data[:, 0] - data[:, 2], data[:, 1] ** 2]
+    tape, opt_tape, err_tape = train(layers, y, True, monkeypatch, data=data, epochs=epochs,
+                                     optimizer=gn.SGD(lr))
+    layered, opt_layered, err_layered = train(layers, y, False, monkeypatch, data=data,
+                                              epochs=epochs, optimizer=gn.SGD(lr))
+    assert err_layered is not None and "diverged at epoch" in err_layered
+    assert err_tape == err_layered
+    assert np.isfinite(tape.params).all()
+    np.testing.assert_allclose(tape.params, layered.params, rtol=1e-9)
+    assert tape.history.epochs == layered.history.epochs
+    np.testing.assert_allclose(tape.history["loss"], layered.history["loss"], rtol=1e-9)
+    assert opt_tape.iterations == opt_layered.iterations
+
+
+def test_a_loss_that_overflows_at_once_keeps_the_initial_weights(monkeypatch):
+    layers = [gn.Dense(3, "relu"), gn.Dense(2)]
+    data = 1e160 * X                       # finite, but its squared error is not
+    tape, _, err = train(layers, Y_REG, True, monkeypatch, data=data, epochs=5)
+    assert "diverged at epoch 0" in err and "it started with" in err
+    initial = gn.Network(copy.deepcopy(layers), seed=3, input_dim=3)
+    np.testing.assert_array_equal(tape.params, initial.params)
+    assert len(tape.history) == 0
+
+
+def test_weights_that_overflow_at_the_last_step_are_rolled_back(monkeypatch):
+    """The loss of the last step is finite, the update is not: both paths notice."""
+    layers = [gn.Dense(3, "relu"), gn.Dense(2)]
+    results = [train(layers, Y_REG, use, monkeypatch, epochs=2, optimizer=gn.SGD(1e306))
+               for use in (True, False)]
+    (tape, _, err_tape), (layered, _, err_layered) = results
+    assert err_layered is not None and "epoch 1" in err_layered
+    assert err_tape == err_layered
+    np.testing.assert_allclose(tape.params, layered.params, rtol=1e-9)
+
+
+def test_verbose_lines_are_those_of_the_layered_path(monkeypatch, capsys):
+    layers, y = CASES["bce relu"]
+    train(layers, y, True, monkeypatch, epochs=25, verbose=10)
+    tape_out = capsys.readouterr().out
+    train(layers, y, False, monkeypatch, epochs=25, verbose=10)
+    layered_out = capsys.readouterr().out
+    assert tape_out.splitlines() == layered_out.splitlines()
+    assert [line.split(":")[0] for line in tape_out.splitlines()] == \
+        ["epoch 0", "epoch 10", "epoch 20", "epoch 24"]
+
+
+@pytest.mark.parametrize("change", ["momentum", "l2", "dropout", "leaky_relu", "mini-batch",
+                                    "callback", "validation", "large", "adam"])
+def test_the_tape_is_not_used_where_it_would_differ(change, monkeypatch):
+    layers, y = [gn.Dense(5, "relu"), gn.Dense(1, "sigmoid")], Y_BINARY
+    optimizer, args = gn.SGD(0.1), dict(epochs=3)
+    if change == "momentum":
+        optimizer = gn.SGD(0.1, momentum=0.9)
+    elif change == "adam":
+        optimizer = gn.Adam()
+    elif change == "l2":
+        args["l2"] = 0.01
+    elif change == "dropout":
+        layers = [gn.Dense(5, "relu"), gn.Dropout(0.1), gn.Dense(1, "sigmoid")]
+    elif change == "leaky_relu":
+        layers = [gn.Dense(5, "leaky_relu"), gn.Dense(1, "sigmoid")]
+    elif change == "mini-batch":
+        args["batch_size"] = 16
+    elif change == "callback":
+        args["callbacks"] = [lambda epoch, logs: False]
+    elif change == "validation":
+        args["validation_split"] = 0.2
+    else:
+        monkeypatch.setattr(fullbatch, "MAX_ELEMENTS", 100)
+    used = []
+    monkeypatch.setattr(fullbatch, "fit", lambda *a, **k: used.append(1))
+    gn.Network(layers, seed=0).fit(X, y, optimizer=optimizer, **args)
+    assert not used
