@@ -41,6 +41,8 @@ MAX_ELEMENTS = 1 << 22
 #: steps per block are chosen so that a block of outputs takes about this many bytes
 BLOCK_BYTES = 1 << 20
 MAX_BLOCK = 256
+#: largest activation for which relu's backward uses putmask (see _backward_ops)
+PUTMASK_MAX = 8192
 
 _ELEMENTWISE = ("identity", "relu", "tanh", "sigmoid")
 _consume = deque(maxlen=0).extend      # runs an iterator to its end without a Python loop
@@ -103,8 +105,12 @@ def _backward_ops(name, A, dA, tmp, mask):
     """Calls that make ``dA *= g'(Z)`` from ``A = g(Z)``; ``tmp`` is scratch of A's shape,
     ``mask`` a boolean one."""
     zero, one = _const(0.0, A.dtype), _const(1.0, A.dtype)
-    if name == "relu":             # zero where A <= 0 (measured: faster than dA *= A > 0)
-        return [partial(np.less_equal, A, zero, mask), partial(np.putmask, dA, mask, zero)]
+    if name == "relu":
+        # Measured: zeroing where A <= 0 (putmask) is the fastest on small arrays, but its
+        # data-dependent branch makes it 10x slower than dA *= (A > 0) on large ones.
+        if A.size <= PUTMASK_MAX:
+            return [partial(np.less_equal, A, zero, mask), partial(np.putmask, dA, mask, zero)]
+        return [partial(np.greater, A, zero, mask), partial(np.multiply, dA, mask, dA)]
     if name == "tanh":             # 1 - A^2
         return [partial(np.multiply, A, A, tmp), partial(np.subtract, one, tmp, tmp),
                 partial(np.multiply, dA, tmp, dA)]
