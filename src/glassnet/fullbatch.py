@@ -128,7 +128,7 @@ class _Tape:
     ``outputs`` is ``(block, n_out, n)``.
     """
 
-    def __init__(self, net, X, y, sample_weight):
+    def __init__(self, net, X, y, sample_weight, max_steps):
         dtype, n = net.dtype, len(X)
         layers = net.layers
         sizes = [net.input_dim] + [layer.units for layer in layers]
@@ -151,7 +151,8 @@ class _Tape:
             self.inputs.append(A)
         self.inputs[0][:-1] = X.T
         n_out = sizes[-1]
-        self.block = int(np.clip(BLOCK_BYTES // (n_out * n * dtype.itemsize), 1, MAX_BLOCK))
+        self.block = int(np.clip(BLOCK_BYTES // (n_out * n * dtype.itemsize), 1,
+                                 min(MAX_BLOCK, max_steps)))
         self.outputs = np.empty((self.block, n_out, n), dtype=dtype)
 
         # Per-sample scale of the output gradient: w_i / sum(w) (1 / n unweighted), times the
@@ -262,7 +263,7 @@ def fit(net, X, y, *, optimizer, epochs, sample_weight, verbose, progress):
     """Train with the tape; the same history, messages and end state as ``training.fit``."""
     from .training import History, _divergence_error, _print_logs, _ProgressBar
 
-    tape = _Tape(net, X, y, sample_weight)
+    tape = _Tape(net, X, y, sample_weight, max_steps=epochs)
     history = History()
     net.history = history
     loss_fn, n = net.loss, len(X)
