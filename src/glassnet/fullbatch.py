@@ -271,11 +271,11 @@ def fit(net, X, y, *, optimizer, epochs, sample_weight, verbose, progress):
     norm = n if sample_weight is None else float(sample_weight.sum())
     schedule = optimizer.schedule
     if isinstance(schedule, constant):
-        def rates_for(epochs):
-            return [schedule.learning_rate] * len(epochs)
+        def rates_for(span):
+            return [schedule.learning_rate] * len(span)
     else:
-        def rates_for(epochs):
-            return [schedule(epoch) for epoch in epochs]
+        def rates_for(span):
+            return [schedule(epoch) for epoch in span]
     bar = _ProgressBar(epochs, 0) if progress else None
     # Weights at the start of this block and the one before: enough to rebuild, by replaying
     # at most one block of steps, the last weights that gave a finite loss.
@@ -308,8 +308,8 @@ def fit(net, X, y, *, optimizer, epochs, sample_weight, verbose, progress):
                     columns["accuracy"] = accuracy[:done]
                 columns["learning_rate"] = rates[:done]
                 history.extend(range(start, start + done), columns)
-                for epoch in range(start, start + done):
-                    if verbose and (epoch % verbose == 0 or epoch == epochs - 1):
+                for epoch in range(start, start + done) if verbose else ():
+                    if epoch % verbose == 0 or epoch == epochs - 1:
                         _print_logs(epoch, {key: values[epoch - start]
                                             for key, values in columns.items()})
                 if bar is not None and done:
