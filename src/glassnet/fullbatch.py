@@ -31,6 +31,8 @@ from operator import call
 
 import numpy as np
 
+from . import activations, losses
+from .layers import Dense
 from .schedules import constant
 
 __all__ = ["applies", "fit"]
@@ -44,29 +46,18 @@ MAX_BLOCK = 256
 #: largest activation for which relu's backward uses putmask (see _backward_ops)
 PUTMASK_MAX = 8192
 
-_ELEMENTWISE = ("identity", "relu", "tanh", "sigmoid")
 _consume = deque(maxlen=0).extend      # runs an iterator to its end without a Python loop
+_ACTIVATIONS = {"identity": activations.Identity, "relu": activations.ReLU,
+                "tanh": activations.Tanh, "sigmoid": activations.Sigmoid}
 
 
 def _supported_activation(activation) -> bool:
-    from . import activations
-
-    kinds = {"identity": activations.Identity, "relu": activations.ReLU,
-             "tanh": activations.Tanh, "sigmoid": activations.Sigmoid}
-    return type(activation) is kinds.get(activation.name)
+    return type(activation) is _ACTIVATIONS.get(activation.name)
 
 
-def applies(net, X, optimizer, *, full_batch, l2, clip_norm, validation, callbacks,
-            checkpoint) -> bool:
-    """Whether ``fit`` may train ``net`` on ``X`` with the tape (see the module docstring)."""
-    from . import losses
-    from .layers import Dense
-    from .optimizers import SGD
-
-    if not (full_batch and type(optimizer) is SGD and optimizer.momentum == 0
-            and optimizer.weight_decay == 0 and not l2 and clip_norm is None
-            and validation is None and not callbacks and checkpoint is None):
-        return False
+def applies(net, X) -> bool:
+    """Whether the tape can train ``net`` on ``X``. ``fit`` asks only for plain full-batch
+    gradient descent (``training._plain_full_batch``); here are the network's conditions."""
     if not all(type(layer) is Dense for layer in net.layers):
         return False
     *hidden, last = net.layers
@@ -261,7 +252,7 @@ class _Tape:
 
 def fit(net, X, y, *, optimizer, epochs, sample_weight, verbose, progress):
     """Train with the tape; the same history, messages and end state as ``training.fit``."""
-    from .training import History, _divergence_error, _print_logs, _ProgressBar
+    from .training import History, _divergence_error, _print_logs, _ProgressBar, _verbose_due
 
     tape = _Tape(net, X, y, sample_weight, max_steps=epochs)
     history = History()
@@ -309,7 +300,7 @@ def fit(net, X, y, *, optimizer, epochs, sample_weight, verbose, progress):
                 columns["learning_rate"] = rates[:done]
                 history.extend(range(start, start + done), columns)
                 for epoch in range(start, start + done) if verbose else ():
-                    if epoch % verbose == 0 or epoch == epochs - 1:
+                    if _verbose_due(epoch, epochs, verbose):
                         _print_logs(epoch, {key: values[epoch - start]
                                             for key, values in columns.items()})
                 if bar is not None and done:

@@ -97,6 +97,17 @@ def _as_2d_targets(y, n_out, dtype, what):
     return y
 
 
+def _softplus(z):
+    """``log(1 + exp(z))`` as ``max(z, 0) + log1p(exp(-|z|))``, a new array: exact, never
+    overflows, and about half the cost of ``logaddexp(0, z)``."""
+    softplus = np.abs(z)
+    np.negative(softplus, out=softplus)
+    np.exp(softplus, out=softplus)
+    np.log1p(softplus, out=softplus)
+    softplus += np.maximum(z, 0)
+    return softplus
+
+
 class BinaryCrossentropy(Loss):
     """``-[y log p + (1 - y) log(1 - p)]`` with ``p = sigmoid(z)``, on logits ``z``.
 
@@ -118,13 +129,7 @@ class BinaryCrossentropy(Loss):
 
     def value_and_grad(self, out, y, sample_weight=None, grad=None):
         w, norm = _weights_and_norm(sample_weight, out.shape[0])
-        # softplus(z) = max(z, 0) + log1p(exp(-|z|)): exact, never overflows, and about half
-        # the cost of logaddexp(0, z).
-        softplus = np.abs(out)
-        np.negative(softplus, out=softplus)
-        np.exp(softplus, out=softplus)
-        np.log1p(softplus, out=softplus)
-        softplus += np.maximum(out, 0)
+        softplus = _softplus(out)
         if w is None:
             loss = (softplus.sum() - np.vdot(y, out)) / norm
         else:
@@ -137,11 +142,7 @@ class BinaryCrossentropy(Loss):
         return loss, _weighted_mean_grad(grad, w, norm)
 
     def per_sample(self, out, y):
-        softplus = np.abs(out)
-        np.negative(softplus, out=softplus)
-        np.exp(softplus, out=softplus)
-        np.log1p(softplus, out=softplus)
-        softplus += np.maximum(out, 0)
+        softplus = _softplus(out)
         softplus -= y * out
         return softplus.sum(axis=-1)
 

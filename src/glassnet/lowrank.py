@@ -23,18 +23,13 @@ __all__ = ["applies", "fit_reduced"]
 MIN_RATIO = 4.0
 
 
-def applies(net, X, optimizer, *, full_batch, l2, clip_norm, validation, callbacks,
-            checkpoint) -> bool:
-    """Whether the reduction is exact for this fit: plain full-batch gradient descent with
-    nothing that needs the full weights between steps."""
+def applies(net, X) -> bool:
+    """Whether the reduction pays for this network and data. ``fit`` asks only when the run is
+    plain full-batch gradient descent with nothing that needs the full weights between steps
+    (``training._plain_full_batch``), which is what makes it exact."""
     from .layers import Dense
-    from .optimizers import SGD
 
-    return (full_batch and type(optimizer) is SGD and optimizer.momentum == 0
-            and optimizer.weight_decay == 0 and not l2 and clip_norm is None
-            and validation is None and not callbacks and checkpoint is None
-            and isinstance(net.layers[0], Dense)
-            and X.shape[1] >= MIN_RATIO * X.shape[0])
+    return isinstance(net.layers[0], Dense) and X.shape[1] >= MIN_RATIO * X.shape[0]
 
 
 def fit_reduced(net, X, y, fit, **kwargs):

@@ -251,20 +251,18 @@ def fit(net, X, y, optimizer: Optimizer | str | None = None, epochs: int = 1,
 
     from . import fullbatch, lowrank
 
-    if lowrank.applies(net, X, optimizer, full_batch=batch_size is None or batch_size >= len(X),
-                       l2=l2, clip_norm=clip_norm, validation=validation, callbacks=callbacks,
-                       checkpoint=checkpoint):
-        # Same iterates, computed in the row space of X: see glassnet.lowrank.
-        return lowrank.fit_reduced(net, X, y, fit, optimizer=optimizer, epochs=epochs,
-                                   sample_weight=sample_weight, verbose=verbose,
-                                   progress=progress)
-    if fullbatch.applies(net, X, optimizer,
-                         full_batch=batch_size is None or batch_size >= len(X), l2=l2,
-                         clip_norm=clip_norm, validation=validation, callbacks=callbacks,
-                         checkpoint=checkpoint):
-        # The same steps, replayed from one list of NumPy calls: see glassnet.fullbatch.
-        return fullbatch.fit(net, X, y, optimizer=optimizer, epochs=epochs,
-                             sample_weight=sample_weight, verbose=verbose, progress=progress)
+    if _plain_full_batch(X, optimizer, batch_size, l2, clip_norm, validation, callbacks,
+                         checkpoint):
+        if lowrank.applies(net, X):
+            # Same iterates, computed in the row space of X: see glassnet.lowrank.
+            return lowrank.fit_reduced(net, X, y, fit, optimizer=optimizer, epochs=epochs,
+                                       sample_weight=sample_weight, verbose=verbose,
+                                       progress=progress)
+        if fullbatch.applies(net, X):
+            # The same steps, replayed from one list of NumPy calls: see glassnet.fullbatch.
+            return fullbatch.fit(net, X, y, optimizer=optimizer, epochs=epochs,
+                                 sample_weight=sample_weight, verbose=verbose,
+                                 progress=progress)
 
     history = History()
     start_epoch = 0
@@ -295,7 +293,7 @@ def fit(net, X, y, optimizer: Optimizer | str | None = None, epochs: int = 1,
                 for key, value in net._evaluate(*validation).items():
                     logs[f"val_{key}"] = value
             history.append(epoch, logs)
-            if verbose and (epoch % verbose == 0 or epoch == epochs - 1):
+            if _verbose_due(epoch, epochs, verbose):
                 _print_logs(epoch, logs)
             if bar is not None:
                 bar.update(logs)
@@ -319,6 +317,23 @@ def fit(net, X, y, optimizer: Optimizer | str | None = None, epochs: int = 1,
     for cb in callbacks:
         cb.on_train_end(net, history)
     return history
+
+
+def _plain_full_batch(X, optimizer, batch_size, l2, clip_norm, validation, callbacks,
+                      checkpoint) -> bool:
+    """Full-batch SGD without momentum or decay, and nothing that looks at the weights between
+    steps: the runs the exact fast paths (``lowrank``, ``fullbatch``) may take over."""
+    from .optimizers import SGD
+
+    return ((batch_size is None or batch_size >= len(X)) and type(optimizer) is SGD
+            and optimizer.momentum == 0 and optimizer.weight_decay == 0 and not l2
+            and clip_norm is None and validation is None and not callbacks
+            and checkpoint is None)
+
+
+def _verbose_due(epoch, epochs, verbose) -> bool:
+    """Whether ``verbose`` asks for this epoch's line: every ``verbose``-th, and the last."""
+    return bool(verbose) and (epoch % verbose == 0 or epoch == epochs - 1)
 
 
 def _print_logs(epoch, logs):
