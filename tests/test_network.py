@@ -196,6 +196,43 @@ def test_activation_values_match_their_definitions():
     np.testing.assert_array_equal(get("identity").forward(z), z)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(5, 3), (64, 10), (33, 65), (8, 300)])
+def test_row_helpers_and_relu_agree_with_numpy_reductions(shape, dtype, rng):
+    # row_max / row_sum take another route than NumPy's row reductions for speed (a transposed
+    # copy for narrow rows, a matrix-vector product); relu broadcasts a zero row.
+    acts = gn.activations
+    Z = rng.normal(size=shape).astype(dtype)
+    Z[1, 2] = np.nan
+    expected_max = Z.max(axis=1, keepdims=True)
+    np.testing.assert_array_equal(acts.row_max(Z), expected_max)
+    assert np.isnan(acts.row_max(Z)[1, 0])
+    Z[1, 2] = 0.0
+    np.testing.assert_allclose(acts.row_sum(Z), Z.sum(axis=1, keepdims=True),
+                               rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-5)
+    expected_relu = np.where(Z > 0, Z, 0)
+    out = Z.copy()
+    assert acts.get("relu").forward(out, out=out) is out
+    np.testing.assert_array_equal(out, expected_relu)
+    assert not acts.zero_row(shape[1], np.dtype(dtype)).any()   # in-place use left it zero
+    with pytest.raises(ValueError):
+        acts.zero_row(shape[1], np.dtype(dtype))[0] = 1.0
+
+
+@pytest.mark.parametrize("name", ["binary_crossentropy", "categorical_crossentropy", "mse"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_loss_gradient_scale_multiplies_the_gradient_only(name, weighted, rng):
+    loss = gn.losses.get(name)
+    out = rng.normal(size=(6, 3))
+    y = loss.prepare_targets(rng.integers(0, 3, 6) if name == "categorical_crossentropy"
+                             else (rng.random((6, 3)) > 0.5), 3, np.float64)
+    w = rng.random(6) if weighted else None
+    value, grad = loss.value_and_grad(out.copy(), y, w)
+    scaled_value, scaled = loss.value_and_grad(out.copy(), y, w, scale=0.037)
+    assert scaled_value == value
+    np.testing.assert_allclose(scaled, 0.037 * grad, rtol=1e-14)
+
+
 def test_losses_match_their_definitions():
     p_logit = np.array([[0.3], [-1.2], [2.0]])
     y = np.array([[1.0], [0.0], [0.0]])

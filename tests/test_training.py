@@ -1,6 +1,7 @@
 """Network.fit: batches, shuffling, validation, early stopping, schedules, clipping,
 callbacks, history and divergence."""
 
+import copy
 import json
 
 import numpy as np
@@ -180,9 +181,9 @@ def test_minibatch_sizes_cover_every_sample_once_per_epoch():
     seen = []
 
     class Probe(gn.Network):
-        def _loss_and_grad(self, Xb, yb, sample_weight=None, train=True):
+        def _loss_and_grad(self, Xb, yb, *args, **kwargs):
             seen.append(Xb[:, 0].copy())
-            return super()._loss_and_grad(Xb, yb, sample_weight, train)
+            return super()._loss_and_grad(Xb, yb, *args, **kwargs)
 
     model = Probe([gn.Dense(1, "sigmoid")], seed=0)
     model.fit(X, y, epochs=2, batch_size=4)
@@ -257,3 +258,29 @@ def test_wide_input_fast_path_gives_the_same_training_as_the_direct_path(monkeyp
     np.testing.assert_allclose(fast_history["loss"], direct_history["loss"], rtol=rtol)
     assert fast_history["accuracy"] == direct_history["accuracy"]
     assert fast.history is fast_history and fast.input_dim == 500
+
+
+class _OrdinarySGD(gn.SGD):
+    """SGD by another name: the loop cannot assume its step, so it takes the ordinary one."""
+
+
+@pytest.mark.parametrize("case", ["plain", "l2", "weighted", "mse", "float32", "softmax"])
+def test_plain_sgd_scaled_step_matches_the_ordinary_step(case, moons):
+    # For plain SGD the loop folds the learning rate into the output gradient and steps with
+    # params -= grads: it must land where the ordinary two-pass step does.
+    X, y = moons
+    w = np.random.default_rng(3).random(len(X)) + 0.5 if case == "weighted" else None
+    dtype = "float32" if case == "float32" else "float64"
+    head = {"mse": gn.Dense(1, "identity"), "softmax": gn.Dense(2, "softmax")}.get(
+        case, gn.Dense(1, "sigmoid"))
+    lr = gn.schedules.StepDecay(0.2, step_size=2, gamma=0.5)
+    models = [gn.Network([gn.Dense(8, "relu"), gn.Dense(8, "tanh"), copy.deepcopy(head)],
+                         seed=4, dtype=dtype) for _ in range(3)]
+    models[2].build(X.shape[1])
+    histories = [m.fit(X, y, optimizer=opt, epochs=5, batch_size=32, sample_weight=w,
+                       l2=0.01 if case == "l2" else 0.0)
+                 for m, opt in zip(models, (gn.SGD(lr), _OrdinarySGD(lr)))]
+    tol = 1e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(models[0].params, models[1].params, rtol=tol, atol=tol)
+    np.testing.assert_allclose(histories[0]["loss"], histories[1]["loss"], rtol=tol)
+    assert np.abs(models[0].params - models[2].params).max() > 0.01   # it did train

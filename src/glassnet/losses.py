@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activations import Sigmoid
+from .activations import Sigmoid, row_max, row_sum
 
 _SIGMOID = Sigmoid()
 
@@ -34,11 +34,14 @@ class Loss:
         """Check ``y`` and bring it to the layout ``value_and_grad`` expects."""
         raise NotImplementedError
 
-    def value_and_grad(self, out, y, sample_weight=None, grad=None):
+    def value_and_grad(self, out, y, sample_weight=None, grad=None, scale=1.0):
         """Loss (a scalar of ``out``'s dtype) and its gradient w.r.t. ``out``, shape
-        ``(n_samples, n_out)``.
+        ``(n_samples, n_out)``, multiplied by ``scale``.
 
-        ``grad`` is an optional buffer of ``out``'s shape to write the gradient into.
+        ``grad`` is an optional buffer of ``out``'s shape to write the gradient into. The
+        training loop passes plain SGD's learning rate as ``scale``: it costs nothing here
+        (the gradient is scaled by ``1 / n_samples`` anyway) and saves a pass over every
+        parameter in the update.
         """
         raise NotImplementedError
 
@@ -71,11 +74,12 @@ def _weights_and_norm(sample_weight, n):
     return sample_weight[:, None], float(sample_weight.sum())
 
 
-def _weighted_mean_grad(grad, w, norm):
-    """Turn per-element gradients into those of the (weighted) mean: ``grad * w / norm``."""
+def _weighted_mean_grad(grad, w, norm, scale):
+    """Turn per-element gradients into ``scale`` times those of the (weighted) mean:
+    ``grad * w * scale / norm``."""
     if w is not None:
         grad *= w
-    grad *= 1.0 / norm
+    grad *= scale / norm
     return grad
 
 
@@ -127,7 +131,7 @@ class BinaryCrossentropy(Loss):
             )
         return y
 
-    def value_and_grad(self, out, y, sample_weight=None, grad=None):
+    def value_and_grad(self, out, y, sample_weight=None, grad=None, scale=1.0):
         w, norm = _weights_and_norm(sample_weight, out.shape[0])
         softplus = _softplus(out)
         if w is None:
@@ -139,7 +143,7 @@ class BinaryCrossentropy(Loss):
         # dL/dz = sigmoid(z) - y
         grad = _SIGMOID.forward(out, out=grad)
         grad -= y
-        return loss, _weighted_mean_grad(grad, w, norm)
+        return loss, _weighted_mean_grad(grad, w, norm, scale)
 
     def per_sample(self, out, y):
         softplus = _softplus(out)
@@ -183,13 +187,13 @@ class CategoricalCrossentropy(Loss):
             )
         return labels
 
-    def value_and_grad(self, out, y, sample_weight=None, grad=None):
+    def value_and_grad(self, out, y, sample_weight=None, grad=None, scale=1.0):
         n = out.shape[0]
         w, norm = _weights_and_norm(sample_weight, n)
         # log-sum-exp with the row maximum taken out: exp() never sees a positive argument.
-        shifted = np.subtract(out, out.max(axis=1, keepdims=True), out=grad)
+        shifted = np.subtract(out, row_max(out), out=grad)
         probs = np.exp(shifted)
-        sum_exp = probs.sum(axis=1, keepdims=True)
+        sum_exp = row_sum(probs)
         log_norm = np.log(sum_exp)
         if y.ndim == 1:
             rows = np.arange(n)
@@ -205,7 +209,7 @@ class CategoricalCrossentropy(Loss):
         else:
             grad *= row_mass
             grad -= y
-        return loss, _weighted_mean_grad(grad, w, norm)
+        return loss, _weighted_mean_grad(grad, w, norm, scale)
 
     def per_sample(self, out, y):
         shifted = out - out.max(axis=-1, keepdims=True)
@@ -228,7 +232,7 @@ class MeanSquaredError(Loss):
     def prepare_targets(self, y, n_out, dtype):
         return _as_2d_targets(y, n_out, dtype, "mse")
 
-    def value_and_grad(self, out, y, sample_weight=None, grad=None):
+    def value_and_grad(self, out, y, sample_weight=None, grad=None, scale=1.0):
         w, norm = _weights_and_norm(sample_weight, out.shape[0])
         norm *= out.shape[1]
         diff = np.subtract(out, y, out=grad)
@@ -236,8 +240,7 @@ class MeanSquaredError(Loss):
         if w is not None:
             sq *= w
         loss = sq.sum() / norm
-        diff *= 2.0
-        return loss, _weighted_mean_grad(diff, w, norm)
+        return loss, _weighted_mean_grad(diff, w, norm, 2.0 * scale)
 
     def per_sample(self, out, y):
         diff = out - y

@@ -127,6 +127,17 @@ class SGD(Optimizer):
                 np.copyto(grad, v)  # grad is scratch space: the step along v
         axpy(-lr, grad, params)
 
+    @property
+    def plain(self) -> bool:
+        """No momentum and no weight decay: the tutorials' ``W = W - learning_rate * dW``."""
+        return not self.momentum and not self.weight_decay
+
+    def step_scaled(self, params: np.ndarray, scaled_grad: np.ndarray) -> None:
+        """The plain step from a gradient already multiplied by the learning rate:
+        ``params -= scaled_grad``, one pass instead of ``step``'s two. Only for ``plain``."""
+        self.iterations += 1
+        params -= scaled_grad
+
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
 

@@ -323,12 +323,16 @@ def _plain_full_batch(X, optimizer, batch_size, l2, clip_norm, validation, callb
                       checkpoint) -> bool:
     """Full-batch SGD without momentum or decay, and nothing that looks at the weights between
     steps: the runs the exact fast paths (``lowrank``, ``fullbatch``) may take over."""
-    from .optimizers import SGD
-
-    return ((batch_size is None or batch_size >= len(X)) and type(optimizer) is SGD
-            and optimizer.momentum == 0 and optimizer.weight_decay == 0 and not l2
+    return ((batch_size is None or batch_size >= len(X)) and _plain_sgd(optimizer) and not l2
             and clip_norm is None and validation is None and not callbacks
             and checkpoint is None)
+
+
+def _plain_sgd(optimizer) -> bool:
+    """SGD itself (not a subclass that may change the step), without momentum or decay."""
+    from .optimizers import SGD
+
+    return type(optimizer) is SGD and optimizer.plain
 
 
 def _verbose_due(epoch, epochs, verbose) -> bool:
@@ -368,6 +372,10 @@ class _Loop:
             self._y = np.empty((bs,) + y.shape[1:], dtype=y.dtype)
             self._w = None if w is None else np.empty(bs, dtype=w.dtype)
         self.clip_norm, self.l2 = clip_norm, float(l2)
+        # Plain SGD: the learning rate rides on the output gradient, a (batch, n_out) array, so
+        # the update is one pass over the parameters (params -= grads), not two. Clipping
+        # needs the gradient's own norm, so it keeps the ordinary step.
+        self.scaled = _plain_sgd(optimizer) and clip_norm is None
         # Weights at the start of this epoch and of the one before: restoring the right one
         # on divergence costs one copy per epoch, not one per step.
         self.snapshot, self.previous = np.empty_like(net.params), np.empty_like(net.params)
@@ -383,6 +391,7 @@ class _Loop:
         np.copyto(self.snapshot, params)
         total_loss, correct, bs, n = 0.0, 0, self.batch_size, len(X)
         classify = loss_fn.is_classification
+        scale = self.optimizer.learning_rate if self.scaled else None
         for start in range(0, n, bs):
             stop = start + bs
             if order is None:
@@ -390,14 +399,14 @@ class _Loop:
                 wb = None if w is None else w[start:stop]
             else:
                 Xb, yb, wb = self._gather(order[start:stop])
-            loss, out = net._loss_and_grad(Xb, yb, wb)
+            loss, out = net._loss_and_grad(Xb, yb, wb, grad_scale=scale)
             if not math.isfinite(loss):
                 self._diverged(epoch, first_batch=start == 0)
             weight = len(Xb) if wb is None else float(wb.sum())
             if self.l2:
                 W, dW = params[:net.n_weights], grads[:net.n_weights]
                 loss += 0.5 * self.l2 * float(W @ W) / weight
-                dW += (self.l2 / weight) * W
+                dW += (self.l2 * (scale or 1.0) / weight) * W
             total_loss += float(loss) * weight
             if classify:
                 correct += loss_fn.n_correct(out, yb)
@@ -405,7 +414,10 @@ class _Loop:
                 norm = math.sqrt(float(grads @ grads))
                 if norm > self.clip_norm:
                     grads *= self.clip_norm / norm
-            self.optimizer.step(params, grads, net.n_weights)
+            if self.scaled:
+                self.optimizer.step_scaled(params, grads)
+            else:
+                self.optimizer.step(params, grads, net.n_weights)
         self.last_epoch = epoch
         logs = {"loss": total_loss / self.total_weight}
         if classify:
