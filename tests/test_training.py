@@ -264,7 +264,8 @@ class _OrdinarySGD(gn.SGD):
     """SGD by another name: the loop cannot assume its step, so it takes the ordinary one."""
 
 
-@pytest.mark.parametrize("case", ["plain", "l2", "weighted", "mse", "float32", "softmax"])
+@pytest.mark.parametrize("case", ["plain", "l2", "l2 rate to zero", "weighted", "mse", "float32",
+                                  "softmax"])
 def test_plain_sgd_scaled_step_matches_the_ordinary_step(case, moons):
     # For plain SGD the loop folds the learning rate into the output gradient and steps with
     # params -= grads: it must land where the ordinary two-pass step does.
@@ -273,12 +274,13 @@ def test_plain_sgd_scaled_step_matches_the_ordinary_step(case, moons):
     dtype = "float32" if case == "float32" else "float64"
     head = {"mse": gn.Dense(1, "identity"), "softmax": gn.Dense(2, "softmax")}.get(
         case, gn.Dense(1, "sigmoid"))
-    lr = gn.schedules.StepDecay(0.2, step_size=2, gamma=0.5)
+    lr = gn.schedules.CosineDecay(0.2, epochs=4) if case == "l2 rate to zero" else \
+        gn.schedules.StepDecay(0.2, step_size=2, gamma=0.5)     # the last epoch at rate 0
     models = [gn.Network([gn.Dense(8, "relu"), gn.Dense(8, "tanh"), copy.deepcopy(head)],
                          seed=4, dtype=dtype) for _ in range(3)]
     models[2].build(X.shape[1])
     histories = [m.fit(X, y, optimizer=opt, epochs=5, batch_size=32, sample_weight=w,
-                       l2=0.01 if case == "l2" else 0.0)
+                       l2=0.01 if case.startswith("l2") else 0.0)
                  for m, opt in zip(models, (gn.SGD(lr), _OrdinarySGD(lr)))]
     tol = 1e-5 if dtype == "float32" else 1e-12
     np.testing.assert_allclose(models[0].params, models[1].params, rtol=tol, atol=tol)

@@ -3,7 +3,6 @@
 Every activation works on ``Z`` of shape ``(n_samples, n_units)`` and writes into ``out`` when it
 is given, so the training loop can reuse its buffers. ``backward(Z, A, dA)`` returns
 ``dZ = dA * g'(Z)`` (for softmax the full Jacobian-vector product), and may overwrite ``dA``.
-
 """
 
 from __future__ import annotations

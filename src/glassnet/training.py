@@ -406,7 +406,7 @@ class _Loop:
             if self.l2:
                 W, dW = params[:net.n_weights], grads[:net.n_weights]
                 loss += 0.5 * self.l2 * float(W @ W) / weight
-                dW += (self.l2 * (scale or 1.0) / weight) * W
+                dW += (self.l2 * (1.0 if scale is None else scale) / weight) * W
             total_loss += float(loss) * weight
             if classify:
                 correct += loss_fn.n_correct(out, yb)
