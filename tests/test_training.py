@@ -286,3 +286,18 @@ def test_plain_sgd_scaled_step_matches_the_ordinary_step(case, moons):
     np.testing.assert_allclose(models[0].params, models[1].params, rtol=tol, atol=tol)
     np.testing.assert_allclose(histories[0]["loss"], histories[1]["loss"], rtol=tol)
     assert np.abs(models[0].params - models[2].params).max() > 0.01   # it did train
+
+
+def test_divergence_at_the_first_batch_after_resuming_keeps_the_checkpoint_weights(
+        moons, tmp_path):
+    # A resumed run has no "start of the previous epoch" of its own: the weights to keep are
+    # those it resumed with.
+    X, y = moons
+    model = net(seed=2)
+    model.fit(X, y, optimizer=gn.SGD(0.1), epochs=2, batch_size=32, checkpoint=tmp_path)
+    resumed = net(seed=2)
+    huge = np.full_like(X, 1e308)      # finite, but the first layer's products overflow
+    with pytest.raises(gn.DivergenceError, match="it started with"):
+        resumed.fit(huge, y, optimizer=gn.SGD(0.1), epochs=4, batch_size=32,
+                    checkpoint=tmp_path)
+    np.testing.assert_array_equal(resumed.params, model.params)

@@ -83,7 +83,8 @@ def _forward_ops(name, Z, out):
     """Calls that make ``out = g(Z)`` (``out`` may be ``Z``), as the activations module does."""
     half, one = _const(0.5, Z.dtype), _const(1.0, Z.dtype)
     if name == "relu":
-        return [partial(np.maximum, Z, activations.zero_row(Z.shape[-1], Z.dtype), out=out)]
+        zero = activations.constant_row(0.0, Z.shape[-1], Z.dtype)
+        return [partial(np.maximum, Z, zero, out=out)]
     if name == "tanh":
         return [partial(np.tanh, Z, out)]
     if name == "sigmoid":          # (1 + tanh(z / 2)) / 2, like activations.Sigmoid

@@ -198,7 +198,7 @@ def load(path: str | os.PathLike):
                                  f"network is {net.dtype}")
         if not np.all(np.isfinite(value)):
             raise ModelFileError(f"{str(path)!r}: tensor {name} contains NaN or infinity")
-    for (layer, slices), i in zip(zip(net.layers, net.param_slices), range(len(net.layers))):
+    for i, (layer, slices) in enumerate(zip(net.layers, net.param_slices)):
         for name in slices:
             getattr(layer, name)[...] = tensors[f"layers.{i}.{name}"]
     net.metadata = _json_field(metadata, "glassnet.metadata", path)

@@ -73,7 +73,6 @@ class Dense(Layer):
         self.init = initializers.get(init)
         self.W = self.b = self.dW = self.db = None
         self._A_prev = self._Z = self._A = None
-        self._ones = None
         self._training = False
         self._buffers: dict = {}
 
@@ -128,10 +127,7 @@ class Dense(Layer):
         np.matmul(self._A_prev.T, dZ, out=self.dW)   # dW = A_prev.T @ dZ
         # db = sum of dZ over samples, as ones @ dZ: a BLAS call, several times faster than
         # NumPy's axis-0 reduction on small arrays.
-        ones = self._ones
-        if ones is None or ones.shape[0] != dZ.shape[0] or ones.dtype != dZ.dtype:
-            ones = self._ones = np.ones(dZ.shape[0], dtype=dZ.dtype)
-        np.matmul(ones, dZ, out=self.db)
+        np.matmul(activations.constant_row(1.0, len(dZ), dZ.dtype), dZ, out=self.db)
         if not need_input_grad:
             return None
         if self._training:                           # dA_prev = dZ @ W.T

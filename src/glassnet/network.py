@@ -226,9 +226,9 @@ class Network:
             A = layer.forward(A, train)
         return A
 
-    def _loss_and_grad(self, X, y, sample_weight=None, train=True, grad_scale=None):
-        """Loss, and the gradient (times ``grad_scale`` when given) written into
-        ``self._grads``; no input checks.
+    def _loss_and_grad(self, X, y, sample_weight=None, train=True, grad_scale=1.0):
+        """Loss, and the gradient times ``grad_scale`` written into ``self._grads``; no input
+        checks.
 
         Returns ``(loss, output)`` where ``output`` is what the loss saw (logits or activations).
         """
@@ -240,11 +240,8 @@ class Network:
             grad_buffer = self._out_buffers.get(out.shape)
             if grad_buffer is None or grad_buffer.dtype != out.dtype:
                 grad_buffer = self._out_buffers[out.shape] = np.empty_like(out)
-        if grad_scale is None:
-            loss, d_out = self.loss.value_and_grad(out, y, sample_weight, grad=grad_buffer)
-        else:
-            loss, d_out = self.loss.value_and_grad(out, y, sample_weight, grad=grad_buffer,
-                                                   scale=grad_scale)
+        loss, d_out = self.loss.value_and_grad(out, y, sample_weight, grad=grad_buffer,
+                                               scale=grad_scale)
         # Below the first layer with parameters, dA would be a gradient w.r.t. the data (or a
         # dropout mask over it): nothing needs it, so it is never computed.
         first = self._first_param_layer

@@ -122,7 +122,7 @@ class SGD(Optimizer):
             v *= self.momentum
             v += grad
             if self.nesterov:
-                axpy(1.0, self.momentum * v, grad)
+                grad += self.momentum * v
             else:
                 np.copyto(grad, v)  # grad is scratch space: the step along v
         axpy(-lr, grad, params)

@@ -308,7 +308,7 @@ def fit(net, X, y, optimizer: Optimizer | str | None = None, epochs: int = 1,
             if stop:
                 history.stopped_epoch = epoch
                 break
-        loop.check_final_weights(history)
+        loop.check_final_weights()
     finally:
         errstate.__exit__(None, None, None)
         net.release_buffers()
@@ -377,9 +377,10 @@ class _Loop:
         # needs the gradient's own norm, so it keeps the ordinary step.
         self.scaled = _plain_sgd(optimizer) and clip_norm is None
         # Weights at the start of this epoch and of the one before: restoring the right one
-        # on divergence costs one copy per epoch, not one per step.
+        # on divergence costs one copy per epoch, not one per step. `previous` holds nothing
+        # until this loop has run an epoch (a resumed run starts at a later epoch).
         self.snapshot, self.previous = np.empty_like(net.params), np.empty_like(net.params)
-        self.previous_epoch = None
+        self.last_epoch = None
         self.total_weight = n if w is None else float(w.sum())
 
     def run_epoch(self, epoch):
@@ -387,11 +388,10 @@ class _Loop:
         X, y, w = self.X, self.y, self.w
         order = net._shuffle_rng.permutation(len(X)) if self.shuffle else None
         self.snapshot, self.previous = self.previous, self.snapshot
-        self.previous_epoch = epoch - 1 if epoch > 0 else None
         np.copyto(self.snapshot, params)
         total_loss, correct, bs, n = 0.0, 0, self.batch_size, len(X)
         classify = loss_fn.is_classification
-        scale = self.optimizer.learning_rate if self.scaled else None
+        scale = self.optimizer.learning_rate if self.scaled else 1.0
         for start in range(0, n, bs):
             stop = start + bs
             if order is None:
@@ -406,7 +406,7 @@ class _Loop:
             if self.l2:
                 W, dW = params[:net.n_weights], grads[:net.n_weights]
                 loss += 0.5 * self.l2 * float(W @ W) / weight
-                dW += (self.l2 * (1.0 if scale is None else scale) / weight) * W
+                dW += (self.l2 * scale / weight) * W
             total_loss += float(loss) * weight
             if classify:
                 correct += loss_fn.n_correct(out, yb)
@@ -433,20 +433,20 @@ class _Loop:
         wb = None if self.w is None else np.take(self.w, idx, out=self._w[:k], mode="clip")
         return Xb, yb, wb
 
-    def check_final_weights(self, history):
+    def check_final_weights(self):
         """After the last step: weights that overflowed would only show at the next step's
         loss, which never comes, so look at them once."""
-        epoch = getattr(self, "last_epoch", None)
-        if epoch is not None and not np.isfinite(self.net.params).all():
-            self._diverged(epoch, first_batch=False)
+        if self.last_epoch is not None and not np.isfinite(self.net.params).all():
+            self._diverged(self.last_epoch, first_batch=False)
 
     def _diverged(self, epoch, first_batch):
         """Restore the last weights that gave a finite loss, and say what happened."""
         if not first_batch:
             # This epoch's first batch had a finite loss with the weights it started from.
             self.net.params, kept = self.snapshot, f"from the start of epoch {epoch}"
-        elif self.previous_epoch is not None and self.previous_epoch >= 0 and epoch > 0:
-            self.net.params, kept = self.previous, f"from the start of epoch {epoch - 1}"
+        elif self.last_epoch is not None:
+            # The epoch before ran here, and its first batch had a finite loss.
+            self.net.params, kept = self.previous, f"from the start of epoch {self.last_epoch}"
         else:
             self.net.params, kept = self.snapshot, "it started with"
         raise _divergence_error(epoch, kept, self.optimizer.learning_rate)
