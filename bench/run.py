@@ -178,8 +178,13 @@ def run_worker(framework, w, steps_override=None):
     result = {"seconds": time.perf_counter() - t0, "steps": steps, "maxrss_mb": _maxrss()}
     if framework == "glassnet" and not full_batch:
         # This machine's speed drifts over minutes: the fraction of the limit is taken from
-        # the limit timed in the same process, right after.
+        # the limit timed in the same process, right after, and so is the bare NumPy step.
         result["limit_seconds"] = matmul_limit_seconds(w)
+        bare = bare_numpy_training(X, y, sizes, w["batch"], lr)
+        bare(warm)
+        t0 = time.perf_counter()
+        bare(steps)
+        result["bare_seconds"] = time.perf_counter() - t0
     return result
 
 
@@ -207,6 +212,86 @@ def matmul_limit_seconds(w):
                 product()
             timings.append((time.perf_counter() - t0) / reps)
     return sum(timings) * (w["n"] / bs)
+
+
+def bare_numpy_training(X, y, sizes, bs, lr, initial=None):
+    """The fewest NumPy calls a mini-batch SGD step of this relu / softmax network can make,
+    with no framework around them: what NumPy itself allows beyond the products.
+
+    Each step gathers its shuffled batch, then per layer makes one product, one bias add and
+    one relu, one softmax cross-entropy gradient with the learning rate folded in, and per
+    layer one product for dW, one for dA, one matrix-vector product for db and one mask
+    multiply, and updates every parameter in one pass. It uses the same NumPy fast paths as
+    glassnet (a broadcast zero row for relu, BLAS products for row and column sums) and skips
+    what a bare step can: the loss value, the accuracy, checks and divergence handling.
+    Returns ``train(epochs)``, with the flat parameters (glassnet's layout: every W, then every
+    b) as ``train.params``; ``initial`` gives their starting values (default: He normal, zero
+    biases).
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    pairs = list(zip(sizes, sizes[1:]))
+    n_weights = sum(a * b for a, b in pairs)
+    params = np.zeros(n_weights + sum(sizes[1:]), dtype=np.float32)
+    if initial is not None:
+        params[...] = initial
+    grads = np.zeros_like(params)
+    Ws, bs_, dWs, dbs = [], [], [], []
+    w_at, b_at = 0, n_weights
+    for a, b in pairs:
+        Ws.append(params[w_at:w_at + a * b].reshape(a, b))
+        dWs.append(grads[w_at:w_at + a * b].reshape(a, b))
+        bs_.append(params[b_at:b_at + b])
+        dbs.append(grads[b_at:b_at + b])
+        if initial is None:
+            Ws[-1][...] = rng.standard_normal((a, b)) * np.sqrt(2.0 / a)
+        w_at, b_at = w_at + a * b, b_at + b
+    Zs = [np.empty((bs, b), dtype=np.float32) for _, b in pairs]
+    dAs = [np.empty((bs, a), dtype=np.float32) for a, _ in pairs]
+    Xb = np.empty((bs, sizes[0]), dtype=np.float32)
+    yb = np.empty(bs, dtype=np.intp)
+    zeros = [np.zeros(b, dtype=np.float32) for _, b in pairs]
+    ones_batch = np.ones(bs, dtype=np.float32)
+    ones_out = np.ones(sizes[-1], dtype=np.float32)
+    rows = np.arange(bs)
+    last = len(pairs) - 1
+
+    def step():
+        A = Xb
+        for i in range(len(pairs)):
+            Z = np.matmul(A, Ws[i], out=Zs[i])
+            Z += bs_[i]
+            if i < last:
+                np.maximum(Z, zeros[i], out=Z)
+            A = Z
+        # softmax cross-entropy: dL/dZ = lr / bs * (softmax(Z) - onehot(y))
+        Z = Zs[last]
+        Z -= np.maximum.reduce(np.ascontiguousarray(Z.T), axis=0)[:, None]
+        np.exp(Z, out=Z)
+        Z *= (lr / bs / (Z @ ones_out))[:, None]
+        Z[rows, yb] -= lr / bs
+        dZ = Z
+        for i in range(last, -1, -1):
+            A_prev = Zs[i - 1] if i else Xb
+            np.matmul(A_prev.T, dZ, out=dWs[i])
+            np.matmul(ones_batch, dZ, out=dbs[i])
+            if i:
+                dA = np.matmul(dZ, Ws[i].T, out=dAs[i])
+                dZ = np.multiply(dA, A_prev > 0, out=dA)
+        np.subtract(params, grads, out=params)
+
+    def train(epochs):
+        for _ in range(epochs):
+            order = rng.permutation(len(X))
+            for start in range(0, len(X) - bs + 1, bs):
+                idx = order[start:start + bs]
+                np.take(X, idx, axis=0, out=Xb, mode="clip")
+                np.take(y, idx, out=yb, mode="clip")
+                step()
+
+    train.params = params
+    return train
 
 
 def _maxrss():
@@ -262,6 +347,9 @@ def measure(w, repeats, smoke):
         if "limit_seconds" in runs[0]:
             summary[f]["of_limit"] = statistics.median(x["limit_seconds"] / x["seconds"]
                                                        for x in runs)
+        if "bare_seconds" in runs[0]:
+            summary[f]["bare_of_limit"] = statistics.median(x["limit_seconds"] / x["bare_seconds"]
+                                                            for x in runs)
     return summary
 
 
@@ -338,16 +426,18 @@ def report(rows, imports, repeats, smoke, date) -> str:
         f"- method: each cell is the median of {repeats} runs, each in its own process after a "
         "warm-up, frameworks in rotating order; \"% of limit\" is the median over glassnet's "
         "runs of (the matrix products alone, timed in the same process right after) / "
-        "(glassnet's time); peak memory is the process's maximum RSS (interpreter and imports "
+        "(glassnet's time), and \"bare NumPy step\" the same for a hand-written step of the "
+        "fewest NumPy calls (no framework, no loss value or accuracy), timed in that process "
+        "too; peak memory is the process's maximum RSS (interpreter and imports "
         "included). This machine's speed drifts by up to 2x over minutes: compare ratios "
         "within a run, not across runs." + (" SMOKE RUN: too short to mean anything."
                                                   if smoke else ""),
         "",
         "| workload | unit | seeds' loop | glassnet | scikit-learn | PyTorch | "
         "glassnet speed-up vs best other (>1: faster) | matmul limit | glassnet % of limit | "
-        "effective GFLOP/s | "
+        "bare NumPy step % of limit | effective GFLOP/s | "
         "peak MB (glassnet / torch) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for w, s in rows:
         unit = w["unit"]
@@ -359,11 +449,13 @@ def report(rows, imports, repeats, smoke, date) -> str:
             best = max(others) if others else None
             ratio = f"{g / best:.2f}x" if best else "-"
             pct = f"{s['glassnet']['of_limit']:.0%}" if "of_limit" in s["glassnet"] else "-"
+            bare = (f"{s['glassnet']['bare_of_limit']:.0%}"
+                    if "bare_of_limit" in s["glassnet"] else "-")
             gflops = f"{g * flops_per_sample(w['sizes']) / 1e9:.1f}"
         else:
             best = min(others) if others else None
             ratio = f"{best / g:.2f}x" if best else "-"
-            pct = "-"
+            pct = bare = "-"
             per_step = g / 1e6 if unit == "us/step" else g / w["steps"]
             gflops = f"{w['n'] * flops_per_sample(w['sizes']) / per_step / 1e9:.2f}"
         if "seeds" in s:
@@ -372,11 +464,14 @@ def report(rows, imports, repeats, smoke, date) -> str:
             f"{s['torch']['maxrss_mb']:.0f}" if "torch" in s else "-")
         lines.append(f"| {w['name']} | {unit} | {cell['seeds']} | {cell['glassnet']} | "
                      f"{cell['sklearn']} | {cell['torch']} | {ratio} | {cell['limit']} | {pct} | "
-                     f"{gflops} | {mem} |")
+                     f"{bare} | {gflops} | {mem} |")
     lines += ["", "| start-up | median seconds |", "|---|---|"]
     lines += [f"| `{k}` | {v:.3f} |" for k, v in imports.items()]
     lines += ["", "us/step: lower is better; samples/s: higher is better. \"matmul limit\": the "
               "step's matrix products alone, each timed with NumPy in the same run. "
+              "\"bare NumPy step\": `bare_numpy_training` in bench/run.py, what NumPy itself "
+              "allows beyond the products (gather, bias, relu, softmax gradient, mask, "
+              "one-pass update). "
               "\"effective GFLOP/s\": the FLOPs of the network's forward and backward passes "
               "as written, divided by glassnet's time. For cats glassnet trains in the row "
               "space of X (exact, see glassnet/lowrank.py) and does about 60x fewer FLOPs, so "

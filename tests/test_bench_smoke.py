@@ -17,3 +17,35 @@ def test_benchmark_smoke_run_writes_a_report(tmp_path):
                 "784-512-512-10, fp32, batch 1024", "import glassnet"):
         assert row in text, row
     assert "SMOKE RUN" in text
+    assert "bare NumPy step % of limit" in text
+
+
+def _bench_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_bare_numpy_step_trains_like_glassnet():
+    """The benchmark's "bare NumPy step" is a floor only if it does the same work: from the
+    same weights, two full-batch SGD steps land on glassnet's weights."""
+    import numpy as np
+
+    import glassnet as gn
+
+    bench = _bench_module()
+    rng = np.random.default_rng(3)
+    X = rng.random((96, 20), dtype=np.float32)
+    y = rng.integers(0, 4, 96)
+    net = gn.Network([gn.Dense(16, "relu"), gn.Dense(8, "relu"), gn.Dense(4, "softmax")],
+                     input_dim=20, seed=0, dtype="float32")
+    start = net.params.copy()
+    bare = bench.bare_numpy_training(X, y, [20, 16, 8, 4], 96, 0.5, initial=start)
+    bare(2)
+    net.fit(X, y, optimizer=gn.SGD(0.5), epochs=2)
+    moved = np.abs(net.params - start).max()
+    assert moved > 1e-2
+    np.testing.assert_allclose(bare.params, net.params, rtol=0, atol=1e-5 * moved)
