@@ -195,3 +195,17 @@ def test_loader_takes_corrupted_model_files_cleanly(tmp_path_factory, position, 
         return
     with np.errstate(over="ignore"):  # a corrupted weight may be huge: finite is the promise
         assert np.all(np.isfinite(net.forward(np.ones((2, net.input_dim)))))
+
+
+@pytest.mark.parametrize("where", [0, 5, 9_999])
+def test_a_single_nan_is_found_in_any_block_of_a_large_X(where):
+    """The finiteness check reads X in blocks: a NaN in the last row is found as surely as one
+    in the first."""
+    from glassnet._validation import all_finite, check_X
+
+    X = np.ones((10_000, 30))
+    assert all_finite(X, block=1000)
+    X[where, 29] = np.nan
+    assert not all_finite(X, block=1000)
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        check_X(X, np.float64)
