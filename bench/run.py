@@ -344,12 +344,11 @@ def measure(w, repeats, smoke):
             value = w["n"] / secs
         summary[f] = {"value": value, "maxrss_mb": max(x["maxrss_mb"] for x in runs),
                       "all": [x["seconds"] for x in runs]}
-        if "limit_seconds" in runs[0]:
-            summary[f]["of_limit"] = statistics.median(x["limit_seconds"] / x["seconds"]
-                                                       for x in runs)
-        if "bare_seconds" in runs[0]:
-            summary[f]["bare_of_limit"] = statistics.median(x["limit_seconds"] / x["bare_seconds"]
-                                                            for x in runs)
+        for key, time_key in (("of_limit", "seconds"), ("bare_of_limit", "bare_seconds")):
+            if time_key in runs[0] and "limit_seconds" in runs[0]:
+                fractions = [x["limit_seconds"] / x[time_key] for x in runs]
+                summary[f][key] = statistics.median(fractions)
+                summary[f][key + "_range"] = (min(fractions), max(fractions))
     return summary
 
 
@@ -416,6 +415,17 @@ def fmt(value, unit):
     return f"{value:.0f} us"
 
 
+def _fraction(summary, key):
+    """A median fraction of the limit, with the range over the runs where it was recorded."""
+    if key not in summary:
+        return "-"
+    text = f"{summary[key]:.0%}"
+    if key + "_range" in summary:
+        low, high = summary[key + "_range"]
+        text += f" ({low:.0%}-{high:.0%})"
+    return text
+
+
 def report(rows, imports, repeats, smoke, date) -> str:
     lines = [
         "# glassnet benchmarks",
@@ -426,12 +436,12 @@ def report(rows, imports, repeats, smoke, date) -> str:
         f"- method: each cell is the median of {repeats} runs, each in its own process after a "
         "warm-up, frameworks in rotating order; \"% of limit\" is the median over glassnet's "
         "runs of (the matrix products alone, timed in the same process right after) / "
-        "(glassnet's time), and \"bare NumPy step\" the same for a hand-written step of the "
-        "fewest NumPy calls (no framework, no loss value or accuracy), timed in that process "
-        "too; peak memory is the process's maximum RSS (interpreter and imports "
-        "included). This machine's speed drifts by up to 2x over minutes: compare ratios "
-        "within a run, not across runs." + (" SMOKE RUN: too short to mean anything."
-                                                  if smoke else ""),
+        "(glassnet's time), its range over the runs in brackets; \"bare NumPy step\" is the "
+        "same for a hand-written step of the fewest NumPy calls (no framework, no loss value "
+        "or accuracy), timed in that process too; peak memory is the process's maximum RSS "
+        "(interpreter and imports included). This machine's speed drifts by up to 2x over "
+        "minutes: compare ratios within a run, not across runs."
+        + (" SMOKE RUN: too short to mean anything." if smoke else ""),
         "",
         "| workload | unit | seeds' loop | glassnet | scikit-learn | PyTorch | "
         "glassnet speed-up vs best other (>1: faster) | matmul limit | glassnet % of limit | "
@@ -448,9 +458,7 @@ def report(rows, imports, repeats, smoke, date) -> str:
         if unit == "samples/s":
             best = max(others) if others else None
             ratio = f"{g / best:.2f}x" if best else "-"
-            pct = f"{s['glassnet']['of_limit']:.0%}" if "of_limit" in s["glassnet"] else "-"
-            bare = (f"{s['glassnet']['bare_of_limit']:.0%}"
-                    if "bare_of_limit" in s["glassnet"] else "-")
+            pct, bare = (_fraction(s["glassnet"], key) for key in ("of_limit", "bare_of_limit"))
             gflops = f"{g * flops_per_sample(w['sizes']) / 1e9:.1f}"
         else:
             best = min(others) if others else None
