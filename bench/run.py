@@ -223,7 +223,8 @@ def bare_numpy_training(X, y, sizes, bs, lr, initial=None):
     layer one product for dW, one for dA, one matrix-vector product for db and one mask
     multiply, and updates every parameter in one pass. It uses the same NumPy fast paths as
     glassnet (a broadcast zero row for relu, BLAS products for row and column sums) and skips
-    what a bare step can: the loss value, the accuracy, checks and divergence handling.
+    what a bare step can: the loss value, the accuracy, checks and divergence handling. Only
+    whole batches are trained (the benchmark's sample counts are multiples of its batches).
     Returns ``train(epochs)``, with the flat parameters (glassnet's layout: every W, then every
     b) as ``train.params``; ``initial`` gives their starting values (default: He normal, zero
     biases).
