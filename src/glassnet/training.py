@@ -280,37 +280,35 @@ def fit(net, X, y, optimizer: Optimizer | str | None = None, epochs: int = 1,
 
     loop = _Loop(net, optimizer, X, y, sample_weight, batch_size, shuffle, clip_norm, l2)
     bar = _ProgressBar(epochs, start_epoch) if progress else None
-    # A diverging run overflows somewhere; the loop says so itself, naming the epoch.
-    errstate = np.errstate(over="ignore", invalid="ignore")
-    errstate.__enter__()
     try:
-        for epoch in range(start_epoch, epochs):
-            optimizer.set_epoch(epoch)
-            logs = loop.run_epoch(epoch)
-            logs["learning_rate"] = optimizer.learning_rate
-            if validation is not None:
-                # Checked once above: no validation of X_val every epoch.
-                for key, value in net._evaluate(*validation).items():
-                    logs[f"val_{key}"] = value
-            history.append(epoch, logs)
-            if _verbose_due(epoch, epochs, verbose):
-                _print_logs(epoch, logs)
-            if bar is not None:
-                bar.update(logs)
-            stop = False
-            for cb in callbacks:
-                stop = bool(cb.on_epoch_end(epoch, logs, net, history)) or stop
-            if checkpoint is not None and ((epoch + 1) % checkpoint_every == 0 or stop
-                                           or epoch == epochs - 1):
-                from .io import save_checkpoint
+        # A diverging run overflows somewhere; the loop says so itself, naming the epoch.
+        with np.errstate(over="ignore", invalid="ignore"):
+            for epoch in range(start_epoch, epochs):
+                optimizer.set_epoch(epoch)
+                logs = loop.run_epoch(epoch)
+                logs["learning_rate"] = optimizer.learning_rate
+                if validation is not None:
+                    # Checked once above: no validation of X_val every epoch.
+                    for key, value in net._evaluate(*validation).items():
+                        logs[f"val_{key}"] = value
+                history.append(epoch, logs)
+                if _verbose_due(epoch, epochs, verbose):
+                    _print_logs(epoch, logs)
+                if bar is not None:
+                    bar.update(logs)
+                stop = False
+                for cb in callbacks:
+                    stop = bool(cb.on_epoch_end(epoch, logs, net, history)) or stop
+                if checkpoint is not None and ((epoch + 1) % checkpoint_every == 0 or stop
+                                               or epoch == epochs - 1):
+                    from .io import save_checkpoint
 
-                save_checkpoint(checkpoint, net, optimizer, epoch, history)
-            if stop:
-                history.stopped_epoch = epoch
-                break
-        loop.check_final_weights()
+                    save_checkpoint(checkpoint, net, optimizer, epoch, history)
+                if stop:
+                    history.stopped_epoch = epoch
+                    break
+            loop.check_final_weights()
     finally:
-        errstate.__exit__(None, None, None)
         net.release_buffers()
         if bar is not None:
             bar.close()
