@@ -201,3 +201,17 @@ def test_saved_files_get_ordinary_permissions_not_private_temp_ones(tmp_path):
     path.chmod(0o600)
     gn.save(make_net(), path)
     assert path.stat().st_mode & 0o777 == 0o600, "replacing a file keeps its mode"
+
+
+def test_checkpoint_without_its_weights_is_refused(tmp_path, rng):
+    from safetensors.numpy import load_file, save_file
+
+    X, y = rng.normal(size=(20, 5)), rng.integers(0, 3, 20)
+    make_net().fit(X, y, optimizer=gn.Adam(0.01), epochs=1, checkpoint=tmp_path)
+    path = tmp_path / "checkpoint.safetensors"
+    with open(path, "rb") as fh:
+        header = json.loads(fh.read(struct.unpack("<Q", fh.read(8))[0]))
+    tensors = {k: v for k, v in load_file(path).items() if k != "params"}
+    save_file(tensors, str(path), metadata=header["__metadata__"])
+    with pytest.raises(ModelFileError, match="damaged.*weights are missing"):
+        make_net().fit(X, y, optimizer=gn.Adam(0.01), epochs=2, checkpoint=tmp_path)

@@ -257,7 +257,11 @@ def load_checkpoint(folder, net, optimizer) -> dict | None:
     if state.get("optimizer") != optimizer.name:
         raise ModelFileError(f"the checkpoint in {str(folder)!r} was trained with "
                              f"{state.get('optimizer')!r}, not {optimizer.name!r}")
-    net.params = tensors["params"]
+    params = tensors.get("params")
+    if params is None or params.shape != net.params.shape or params.dtype != net.dtype:
+        raise ModelFileError(f"the checkpoint in {str(folder)!r} is damaged: its weights are "
+                             "missing or do not fit the network; delete it to start afresh")
+    net.params = params
     optimizer.state = {k.split(".", 1)[1]: v.copy() for k, v in tensors.items()
                        if k.startswith("optimizer.")}
     optimizer.iterations = int(state["iterations"])
