@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -66,8 +67,7 @@ def main():
     for name in ("800", "dropout"):
         cmd = [sys.executable, str(ROOT / "examples" / "mnist.py"), "--data", str(args.data),
                "--out", str(args.runs), "--only", name] + (["--quick"] if args.quick else [])
-        subprocess.run(cmd, check=True, env={"PYTHONPATH": str(ROOT / "src"),
-                                             **__import__("os").environ})
+        subprocess.run(cmd, check=True, env={"PYTHONPATH": str(ROOT / "src"), **os.environ})
         rows[name] = json.loads((args.runs / "results.json").read_text())[name]
     out = subprocess.run([sys.executable, __file__, "--data", str(args.data),
                           "--sklearn-worker"] + (["--quick"] if args.quick else []),
@@ -98,7 +98,9 @@ def main():
                      f"{r['seconds']:.0f} s | {r['peak_rss_mb']:.0f} MB |")
     text = "\n".join(lines) + "\n"
     print(text)
-    args.out.write_text(text)
+    from glassnet.io import atomic_write_bytes
+
+    atomic_write_bytes(args.out, text.encode())
 
 
 if __name__ == "__main__":
