@@ -245,11 +245,11 @@ class Network:
         # Below the first layer with parameters, dA would be a gradient w.r.t. the data (or a
         # dropout mask over it): nothing needs it, so it is never computed.
         first = self._first_param_layer
-        stop = len(self.layers) - 1 > first
+        need_dA = len(self.layers) - 1 > first
         if fused:
-            dA = last.backward_linear(d_out, need_input_grad=stop)
+            dA = last.backward_linear(d_out, need_input_grad=need_dA)
         else:
-            dA = last.backward(d_out, need_input_grad=stop)
+            dA = last.backward(d_out, need_input_grad=need_dA)
         for i in range(len(self.layers) - 2, first - 1, -1):
             dA = self.layers[i].backward(dA, need_input_grad=i > first)
         return loss, out
