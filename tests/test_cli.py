@@ -93,7 +93,7 @@ def test_predict_your_own_image(tmp_path):
     (("reproduce", "mnist"), "unknown experiment"),
     (("reproduce", "cats"), "cats needs --data"),
     (("train", "--out", "afile/sub", "--epochs", "1"), "afile"),
-    (("train", "--activation", "swish", "--epochs", "1"), "unknown activation"),
+    (("train", "--activation", "mish", "--epochs", "1"), "unknown activation"),
     (("train", "--dtype", "float16", "--epochs", "1"), "dtype must be"),
 ])
 def test_errors_print_one_line_and_exit_non_zero(tmp_path, args, message):

@@ -130,13 +130,13 @@ def test_cross_entropy_with_the_wrong_head_is_refused():
 
 
 @pytest.mark.parametrize("kind,call", [
-    ("activation", lambda: gn.Dense(3, activation="swish")),
+    ("activation", lambda: gn.Dense(3, activation="mish")),
     ("initializer", lambda: gn.Dense(3, init="orthogonal")),
     ("loss", lambda: gn.Network([gn.Dense(1)], loss="hinge")),
     ("optimizer", lambda: gn.optimizers.get("lbfgs")),
 ])
 def test_unknown_names_raise_value_error_listing_the_valid_ones(kind, call):
-    valid = {"activation": "relu, leaky_relu, sigmoid, tanh, softmax",
+    valid = {"activation": "relu, leaky_relu, elu, gelu, silu, sigmoid, tanh, softmax",
              "initializer": "he_normal", "loss": "binary_crossentropy, categorical_crossentropy",
              "optimizer": "sgd"}[kind]
     with pytest.raises(ValueError, match=f"unknown {kind}.*valid.*{valid}"):
@@ -201,23 +201,28 @@ def test_activation_values_match_their_definitions():
 def test_row_helpers_and_relu_agree_with_numpy_reductions(shape, dtype, rng):
     # row_max / row_sum take another route than NumPy's row reductions for speed (a transposed
     # copy for narrow rows, a matrix-vector product); relu broadcasts a zero row.
+    from glassnet import _kernels as kernels
+
     acts = gn.activations
     Z = rng.normal(size=shape).astype(dtype)
     Z[1, 2] = np.nan
     expected_max = Z.max(axis=1, keepdims=True)
-    np.testing.assert_array_equal(acts.row_max(Z), expected_max)
-    assert np.isnan(acts.row_max(Z)[1, 0])
+    np.testing.assert_array_equal(kernels.row_max(Z), expected_max)
+    assert np.isnan(kernels.row_max(Z)[1, 0])
     Z[1, 2] = 0.0
-    np.testing.assert_allclose(acts.row_sum(Z), Z.sum(axis=1, keepdims=True),
+    np.testing.assert_allclose(kernels.row_sum(Z), Z.sum(axis=1, keepdims=True),
                                rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-5)
     expected_relu = np.where(Z > 0, Z, 0)
     out = Z.copy()
     assert acts.get("relu").forward(out, out=out) is out
     np.testing.assert_array_equal(out, expected_relu)
-    zeros = acts.constant_row(0.0, shape[1], np.dtype(dtype))
+    zeros = kernels.constant_row(0.0, shape[1], np.dtype(dtype))
     assert not zeros.any()                                      # in-place use left it zero
     with pytest.raises(ValueError):
         zeros[0] = 1.0
+    dZ = Z[:, :4].copy()
+    np.testing.assert_allclose(kernels.column_sum(dZ), dZ.sum(axis=0),
+                               rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-5)
 
 
 @pytest.mark.parametrize("name", ["binary_crossentropy", "categorical_crossentropy", "mse"])

@@ -201,7 +201,7 @@ def test_loader_takes_corrupted_model_files_cleanly(tmp_path_factory, position, 
 def test_a_single_nan_is_found_in_any_block_of_a_large_X(where):
     """The finiteness check reads X in blocks: a NaN in the last row is found as surely as one
     in the first."""
-    from glassnet._validation import all_finite, check_X
+    from glassnet._checks import all_finite, check_X
 
     X = np.ones((10_000, 30))
     assert all_finite(X, block=1000)

@@ -92,9 +92,9 @@ def test_validation_split_is_random_stratified_and_not_the_last_rows():
             seen["n"] = True
 
     model = net()
-    from glassnet.training import _split_validation
+    from glassnet.training import split_validation
 
-    Xt, yt, _, (Xv, yv, _) = _split_validation(X, y, None, 0.2, np.random.default_rng(0), True)
+    Xt, yt, _, (Xv, yv, _) = split_validation(X, y, None, 0.2, np.random.default_rng(0), True)
     assert len(Xv) == 20 and len(Xt) == 80
     assert yv.sum() == 4, "stratified: 20 % of the 20 positives"
     assert not np.array_equal(Xv[:, 0], np.arange(80, 100))
@@ -181,9 +181,9 @@ def test_minibatch_sizes_cover_every_sample_once_per_epoch():
     seen = []
 
     class Probe(gn.Network):
-        def _loss_and_grad(self, Xb, yb, *args, **kwargs):
+        def backpropagate(self, Xb, yb, *args, **kwargs):
             seen.append(Xb[:, 0].copy())
-            return super()._loss_and_grad(Xb, yb, *args, **kwargs)
+            return super().backpropagate(Xb, yb, *args, **kwargs)
 
     model = Probe([gn.Dense(1, "sigmoid")], seed=0)
     model.fit(X, y, epochs=2, batch_size=4)
@@ -231,29 +231,20 @@ def test_progress_bar_and_verbose_output(moons, capsys):
 
 
 @pytest.mark.parametrize("dtype,rtol", [("float64", 1e-9), ("float32", 2e-3)])
-def test_wide_input_fast_path_gives_the_same_training_as_the_direct_path(monkeypatch, dtype,
-                                                                         rtol):
-    from glassnet import lowrank
-
+def test_wide_input_fast_path_gives_the_same_training_as_the_direct_path(dtype, rtol):
     rng = np.random.default_rng(0)
     X = rng.random((30, 500))             # many more features than samples
     y = (X[:, :250].sum(1) > X[:, 250:].sum(1)).astype(int)
 
-    def train():
+    def train(engine):
         model = gn.Network([gn.Dense(6, "relu"), gn.Dropout(0.2), gn.Dense(3, "tanh"),
                             gn.Dense(1, "sigmoid")], seed=5, dtype=dtype)
-        history = model.fit(X, y, optimizer=gn.SGD(0.05), epochs=60)
+        history = model.fit(X, y, optimizer=gn.SGD(0.05), epochs=60, engine=engine)
         return model, history
 
-    calls = []
-    original = lowrank.fit_reduced
-    monkeypatch.setattr(lowrank, "fit_reduced", lambda *a, **k: calls.append(1) or
-                        original(*a, **k))
-    fast, fast_history = train()
-    assert calls, "the fast path should apply to full-batch SGD on wide inputs"
-    monkeypatch.setattr(lowrank, "MIN_RATIO", np.inf)
-    direct, direct_history = train()
-    assert len(calls) == 1
+    fast, fast_history = train("auto")
+    assert fast_history.engine == "rowspace", "full-batch SGD on wide inputs takes the row space"
+    direct, direct_history = train("layered")
     np.testing.assert_allclose(fast.params, direct.params, rtol=rtol, atol=rtol * 1e-3)
     np.testing.assert_allclose(fast_history["loss"], direct_history["loss"], rtol=rtol)
     assert fast_history["accuracy"] == direct_history["accuracy"]

@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Network", "Dense", "Dropout", "SGD", "RMSprop", "Adam", "AdamW", "gradcheck",
     "activations", "initializers", "losses", "optimizers", "schedules", "save", "load",
-    "DivergenceError", "__version__",
+    "DivergenceError", "ModelFileError", "__version__",
 ]
 
 
@@ -29,11 +29,12 @@ def __getattr__(name):
         from . import io
 
         return getattr(io, name)
-    if name == "DivergenceError":
-        from .training import DivergenceError
+    if name in ("DivergenceError", "ModelFileError"):
+        from . import errors
 
-        return DivergenceError
-    if name in ("training", "datasets", "plotting", "sklearn", "io", "callbacks"):
+        return getattr(errors, name)
+    if name in ("training", "datasets", "plotting", "sklearn", "io", "callbacks", "engines",
+                "checkpoints", "errors", "tutorials"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._checks import check_sample_weight
+from .layers import Dropout
+
 __all__ = ["gradcheck", "GradcheckReport"]
 
 
@@ -50,14 +53,9 @@ def gradcheck(net, X, y, sample_weight=None, epsilon: float = 1e-6,
     then left unchanged). Dropout layers are switched off for the check: a random mask would make
     the loss a different function at every evaluation.
     """
-    from .layers import Dropout
-    from .network import Network
-
     if not net.built:
         net.build(np.asarray(X).shape[1])
-    probe = Network([_clone_layer(layer) for layer in net.layers], input_dim=net.input_dim,
-                    loss=net.loss, dtype="float64")
-    probe.params = net.params.astype(np.float64)
+    probe = net.clone(dtype="float64")
     for layer in probe.layers:
         if isinstance(layer, Dropout):
             layer.rate = 0.0
@@ -69,12 +67,9 @@ def gradcheck(net, X, y, sample_weight=None, epsilon: float = 1e-6,
     # x86): rounding noise in the loss, amplified by 1/(2 epsilon), then stays far below the
     # gradients being checked, even tiny ones.
     wide = np.dtype(np.longdouble)
-    probe._params, probe._grads = probe._params.astype(wide), probe._grads.astype(wide)
-    probe.dtype = wide
-    probe._bind_views()
+    probe = probe.clone(dtype=wide)
     X = X.astype(wide)
     y = probe.loss.prepare_targets(y, probe.output_dim, wide)
-    from ._validation import check_sample_weight
     sample_weight = check_sample_weight(sample_weight, len(X), wide)
 
     params = probe.params
@@ -82,9 +77,9 @@ def gradcheck(net, X, y, sample_weight=None, epsilon: float = 1e-6,
     for i in range(params.size):
         original = params[i]
         params[i] = original + epsilon
-        plus, _ = probe._loss_and_grad(X, y, sample_weight, train=False)
+        plus, _ = probe.backpropagate(X, y, sample_weight, train=False)
         params[i] = original - epsilon
-        minus, _ = probe._loss_and_grad(X, y, sample_weight, train=False)
+        minus, _ = probe.backpropagate(X, y, sample_weight, train=False)
         params[i] = original
         numeric[i] = (plus - minus) / (2 * wide.type(epsilon))
 
@@ -98,13 +93,3 @@ def gradcheck(net, X, y, sample_weight=None, epsilon: float = 1e-6,
                 "name": f"layers[{index}].{pname}", "shape": tuple(getattr(layer, pname).shape),
                 "max_abs_error": err, "max_rel_error": err / scale if scale > 1e-12 else 0.0})
     return report
-
-
-def _clone_layer(layer):
-    from .layers import from_config
-
-    clone = from_config(layer.get_config())
-    # Keep the very activation object (e.g. a custom leaky_relu slope).
-    if hasattr(layer, "activation"):
-        clone.activation = layer.activation
-    return clone

@@ -4,22 +4,44 @@ Shapes follow one convention, samples are rows:
 ``A_prev (n_samples, n_in)``, ``W (n_in, n_out)``, ``b (n_out,)``, ``Z, A (n_samples, n_out)``.
 
 A layer owns no memory for its parameters: the ``Network`` hands it views into one flat
-parameter buffer (and one flat gradient buffer) when it is built.
+parameter buffer (and one flat gradient buffer) when it is built. So a layer belongs to one
+network at a time; give another network ``copy.deepcopy(layer)``.
 """
 
 from __future__ import annotations
 
 import numbers
+import weakref
 
 import numpy as np
 
 from . import activations, initializers
+from ._checks import check_positive_int
+from ._kernels import column_sum
 
-__all__ = ["Layer", "Dense", "Dropout"]
+__all__ = ["Layer", "Dense", "Dropout", "from_config"]
 
 
 class Layer:
     """Base class. ``forward(A_prev, train)`` then ``backward(dA)`` in reverse order."""
+
+    _owner = None   # a weak reference to the network this layer computes for
+
+    def attach(self, network) -> None:
+        """Called by ``Network``: this layer now computes with ``network``'s buffers."""
+        owner = None if self._owner is None else self._owner()
+        if owner is not None and owner is not network:
+            raise ValueError(
+                f"this {type(self).__name__} layer already belongs to another Network, whose "
+                "weights it would share; give each network its own layers, e.g. "
+                "copy.deepcopy(layers)")
+        self._owner = weakref.ref(network)
+
+    def __getstate__(self):
+        # A copy (deepcopy, pickle) belongs to no network until one attaches it.
+        state = self.__dict__.copy()
+        state.pop("_owner", None)
+        return state
 
     #: ``[(name, shape)]`` of this layer's parameters, known once built
     def param_shapes(self, n_in: int) -> list[tuple[str, tuple[int, ...]]]:
@@ -44,12 +66,6 @@ class Layer:
         raise NotImplementedError
 
 
-def _check_positive_int(value, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{what} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 class Dense(Layer):
     """Fully connected layer: ``Z = A_prev @ W + b``, ``A = activation(Z)``.
 
@@ -57,20 +73,19 @@ class Dense(Layer):
     ----------
     units : int
         Number of output units ``n_out``.
-    activation : str or Activation
-        ``"relu"``, ``"leaky_relu"``, ``"sigmoid"``, ``"tanh"``, ``"softmax"`` or ``"identity"``.
+    activation : str, dict or Activation
+        ``"relu"``, ``"leaky_relu"``, ``"elu"``, ``"gelu"``, ``"silu"``, ``"sigmoid"``,
+        ``"tanh"``, ``"softmax"`` or ``"identity"``; a config such as
+        ``{"name": "leaky_relu", "negative_slope": 0.3}``; or an instance.
     init : str or Initializer, optional
-        Weight initialiser. Default: ``"he_normal"`` after relu-like activations,
-        ``"glorot_uniform"`` otherwise. Biases start at zero.
+        Weight initialiser. Default: the activation's ``default_init`` (``"he_normal"`` after
+        relu-like activations, ``"glorot_uniform"`` otherwise). Biases start at zero.
     """
 
     def __init__(self, units: int, activation="identity", init=None):
-        self.units = _check_positive_int(units, "Dense units")
+        self.units = check_positive_int(units, "Dense units")
         self.activation = activations.get(activation)
-        if init is None:
-            relu_like = self.activation.name in ("relu", "leaky_relu")
-            init = "he_normal" if relu_like else "glorot_uniform"
-        self.init = initializers.get(init)
+        self.init = initializers.get(self.activation.default_init if init is None else init)
         self.W = self.b = self.dW = self.db = None
         self._A_prev = self._Z = self._A = None
         self._training = False
@@ -116,18 +131,22 @@ class Dense(Layer):
 
     def forward(self, A_prev, train=False):
         Z = self.linear(A_prev, train)
-        # In training the activation works in place: every backward here needs only A
-        # (leaky_relu reads the sign of Z, which A shares).
-        A = self.activation.forward(Z, out=Z if train else None)
+        if not train:
+            A = self.activation.forward(Z)
+        elif self.activation.needs_z:
+            # The backward pass reads Z: A goes into a buffer of its own.
+            A = self.activation.forward(
+                Z, out=self._buffer("A", len(Z), self.units, Z.dtype))
+        else:
+            # Every backward that reads only A lets the activation work in place.
+            A = self.activation.forward(Z, out=Z)
         self._A = A
         return A
 
     def backward_linear(self, dZ, need_input_grad=True):
         """From ``dZ (n_samples, n_out)``: fill ``dW``, ``db``; return ``dA_prev``."""
         np.matmul(self._A_prev.T, dZ, out=self.dW)   # dW = A_prev.T @ dZ
-        # db = sum of dZ over samples, as ones @ dZ: a BLAS call, several times faster than
-        # NumPy's axis-0 reduction on small arrays.
-        np.matmul(activations.constant_row(1.0, len(dZ), dZ.dtype), dZ, out=self.db)
+        column_sum(dZ, out=self.db)                  # db = dZ.sum(axis=0)
         if not need_input_grad:
             return None
         if self._training:                           # dA_prev = dZ @ W.T
@@ -140,11 +159,17 @@ class Dense(Layer):
         return self.backward_linear(dZ, need_input_grad)
 
     def get_config(self):
-        return {"type": "Dense", "units": self.units, "activation": self.activation.name,
+        activation = self.activation.get_config()
+        # A bare name where the activation has no options: the files older glassnets wrote.
+        if list(activation) == ["name"]:
+            activation = activation["name"]
+        return {"type": "Dense", "units": self.units, "activation": activation,
                 "init": self.init.get_config()}
 
     def __repr__(self):
-        return f"Dense({self.units}, activation={self.activation.name!r})"
+        options = {k: v for k, v in self.activation.get_config().items() if k != "name"}
+        shown = repr(self.activation) if options else repr(self.activation.name)
+        return f"Dense({self.units}, activation={shown})"
 
 
 class Dropout(Layer):

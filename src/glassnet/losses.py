@@ -15,12 +15,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activations import Sigmoid, row_max, row_sum
+from ._kernels import row_max, row_sum
+from .activations import Sigmoid
 
 _SIGMOID = Sigmoid()
 
 __all__ = ["Loss", "BinaryCrossentropy", "CategoricalCrossentropy", "MeanSquaredError", "get",
-           "NAMES"]
+           "NAMES", "class_indices"]
+
+
+def class_indices(probabilities: np.ndarray) -> np.ndarray:
+    """The predicted class of each row of ``probabilities (n_samples, n_outputs)``: the argmax
+    of a softmax head, or ``p > 0.5`` for one sigmoid output. Shape ``(n_samples,)``, ints."""
+    if probabilities.shape[1] > 1:
+        return probabilities.argmax(axis=1)
+    return (probabilities[:, 0] > 0.5).astype(np.intp)
 
 
 class Loss:

@@ -5,32 +5,26 @@ All weights and biases live in ``net.params``, a contiguous 1-D array; each laye
 The weights of every layer come first, then the biases, so weight decay is one slice:
 ``params[:n_weights]``. An optimizer step is a few whole-array operations whatever the depth;
 saving, gradient checking and averaging all see one vector.
+
+The network sits above the training loop (``glassnet.training``), as a Keras ``Model`` sits on
+its trainer: ``net.fit`` hands the loop the network, and the loop's engines compute through the
+network's *trusted* API, which checks nothing (see the class docstring).
 """
 
 from __future__ import annotations
 
+import copy
 import numbers
 from collections.abc import Sequence
 
 import numpy as np
 
 from . import losses as losses_mod
-from ._validation import check_sample_weight, check_X
+from . import training
+from ._checks import check_dtype, check_positive_int, check_sample_weight, check_X
 from .layers import Dense, Dropout, Layer
 
 __all__ = ["Network"]
-
-_DTYPES = {"float32": np.float32, "float64": np.float64}
-
-
-def _resolve_dtype(dtype) -> np.dtype:
-    try:
-        resolved = np.dtype(dtype)
-    except TypeError:
-        resolved = None
-    if resolved not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
-    return resolved
 
 
 def _seed_streams(seed):
@@ -74,6 +68,13 @@ class Network:
     seed : int, numpy Generator or RandomState, optional
         Source of every random draw (weights, dropout masks, shuffles).
     dtype : {"float64", "float32"}
+
+    Trusted API
+    -----------
+    For engines and tools that have checked their inputs once (``check_data``,
+    ``check_input``): ``propagate`` (forward pass), ``backpropagate`` (loss and gradient into
+    ``grads``), ``compute_metrics``, the random streams ``shuffle_rng`` and ``dropout_rng``,
+    and ``clone``. They do no validation, so a wrong shape fails inside NumPy.
     """
 
     def __init__(self, layers: Sequence[Layer], input_dim: int | None = None, loss=None,
@@ -88,16 +89,16 @@ class Network:
         if not isinstance(layers[-1], Dense):
             raise ValueError("the last layer must be a Dense layer (the output layer), "
                              f"got {type(layers[-1]).__name__}")
+        for layer in layers:
+            layer.attach(self)
         self.layers = layers
         self._first_param_layer = next(i for i, layer in enumerate(layers)
                                        if isinstance(layer, Dense))
-        self.dtype = _resolve_dtype(dtype)
+        self.dtype = check_dtype(dtype)
         self.seed = seed
         self.loss = self._resolve_loss(loss, layers[-1].activation.name)
-        self._init_rng, dropout_rng, self._shuffle_rng = _seed_streams(seed)
-        for layer in layers:
-            if isinstance(layer, Dropout):
-                layer.rng = dropout_rng
+        self._init_rng, dropout_rng, self.shuffle_rng = _seed_streams(seed)
+        self.dropout_rng = dropout_rng
         self.input_dim = None
         self._params = self._grads = None
         self._out_buffers = {}
@@ -118,12 +119,21 @@ class Network:
                 f"Dense(..., activation={loss.head!r}) or loss='mse'")
         return loss
 
+    @property
+    def dropout_rng(self) -> np.random.Generator:
+        """The stream every Dropout layer draws its masks from (one, in layer order)."""
+        return self._dropout_rng
+
+    @dropout_rng.setter
+    def dropout_rng(self, rng: np.random.Generator) -> None:
+        self._dropout_rng = rng
+        for layer in self.layers:
+            if isinstance(layer, Dropout):
+                layer.rng = rng
+
     def build(self, input_dim: int) -> Network:
         """Allocate the flat buffers and draw the initial weights for ``input_dim`` features."""
-        if isinstance(input_dim, bool) or not isinstance(input_dim, numbers.Integral) \
-                or input_dim < 1:
-            raise ValueError(f"input_dim must be a positive integer, got {input_dim!r}")
-        shapes, n_in = [], int(input_dim)
+        shapes, n_in = [], check_positive_int(input_dim, "input_dim")
         for layer in self.layers:
             shapes.append(dict(layer.param_shapes(n_in)))
             n_in = layer.output_dim(n_in)
@@ -171,10 +181,38 @@ class Network:
         return self.__dict__.copy()
 
     def __setstate__(self, state):
-        # Pickling turns views into separate copies: point the layers back into the buffers.
+        # Copying turns views into separate copies: point the layers back into the buffers.
         self.__dict__.update(state)
+        for layer in self.layers:
+            layer.attach(self)
         if self._params is not None:
             self._bind_views()
+
+    def clone(self, input_dim: int | None = None, dtype=None, *,
+              share_random_streams: bool = False) -> Network:
+        """A copy of this network with its own layers and buffers (trusted API).
+
+        ``input_dim`` and ``dtype`` rebuild it for another input size or precision (the weights
+        are then freshly drawn, except that a clone of the same input size copies them);
+        ``dtype`` also takes ``numpy.longdouble`` for tools such as ``gradcheck``.
+        ``share_random_streams``: the clone draws its shuffles and dropout masks from this
+        network's very generators, so training it continues their streams.
+        """
+        twin = copy.deepcopy(self)
+        twin.history = None
+        wide = dtype is not None and np.dtype(dtype) == np.dtype(np.longdouble)
+        if dtype is not None:
+            twin.dtype = np.dtype(dtype) if wide else check_dtype(dtype)
+        if input_dim is not None and input_dim != self.input_dim or dtype is not None:
+            twin._params = twin._grads = None
+            twin.input_dim = None
+            twin._init_rng = np.random.default_rng(0)
+            twin.build(self.input_dim if input_dim is None else input_dim)
+            if twin.input_dim == self.input_dim:
+                twin._params[...] = self._params
+        if share_random_streams:
+            twin.shuffle_rng, twin.dropout_rng = self.shuffle_rng, self.dropout_rng
+        return twin
 
     @property
     def built(self) -> bool:
@@ -215,9 +253,10 @@ class Network:
     def dense_layers(self) -> list[Dense]:
         return [layer for layer in self.layers if isinstance(layer, Dense)]
 
-    # ------------------------------------------------------------------ computation
-    def _forward(self, X, train=False, logits=False):
-        """Forward pass without input checks. ``logits=True`` stops before the last activation."""
+    # ------------------------------------------------------------------ computation (trusted)
+    def propagate(self, X: np.ndarray, train: bool = False, logits: bool = False) -> np.ndarray:
+        """Forward pass of checked ``X (n_samples, n_features)``: the output
+        ``(n_samples, n_out)``; ``logits=True`` stops before the last activation."""
         A = X
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
@@ -226,15 +265,14 @@ class Network:
             A = layer.forward(A, train)
         return A
 
-    def _loss_and_grad(self, X, y, sample_weight=None, train=True, grad_scale=1.0):
-        """Loss, and the gradient times ``grad_scale`` written into ``self._grads``; no input
-        checks.
-
-        Returns ``(loss, output)`` where ``output`` is what the loss saw (logits or activations).
-        """
+    def backpropagate(self, X: np.ndarray, y: np.ndarray, sample_weight=None, train: bool = True,
+                      grad_scale: float = 1.0):
+        """Loss on checked ``(X, y)``, and its gradient times ``grad_scale`` written into
+        ``grads``. Returns ``(loss, output)``, ``output (n_samples, n_out)`` being what the loss
+        saw (logits or activations)."""
         last = self.layers[-1]
         fused = self.loss.head is not None
-        out = self._forward(X, train=train, logits=fused)
+        out = self.propagate(X, train=train, logits=fused)
         grad_buffer = None
         if train:
             grad_buffer = self._out_buffers.get(out.shape)
@@ -273,14 +311,14 @@ class Network:
 
     def forward(self, X) -> np.ndarray:
         """Output activations, shape ``(n_samples, n_out)``, in inference mode."""
-        return self._forward(self.check_input(X), train=False)
+        return self.propagate(self.check_input(X), train=False)
 
     def loss_and_grad(self, X, y, sample_weight=None):
         """``(loss, grad)`` on ``(X, y)``: grad is 1-D with the layout of ``params`` (a copy).
 
         Dropout is active, as it is in training.
         """
-        loss, _ = self._loss_and_grad(*self.check_data(X, y, sample_weight))
+        loss, _ = self.backpropagate(*self.check_data(X, y, sample_weight))
         return float(loss), self._grads.copy()
 
     # ------------------------------------------------------------------ using a trained net
@@ -295,7 +333,7 @@ class Network:
         out = self.forward(X)
         head = self.layers[-1].activation.name
         if head == "softmax":
-            return out.argmax(axis=1)
+            return losses_mod.class_indices(out)
         if head == "sigmoid":
             out = (out > 0.5).astype(np.int64)
         return out[:, 0] if out.shape[1] == 1 else out
@@ -303,24 +341,23 @@ class Network:
     def evaluate(self, X, y, sample_weight=None) -> dict:
         """``{"loss": ..., "accuracy": ...}`` (accuracy for classification losses only)."""
         self._require_built()
-        return self._evaluate(*self.check_data(X, y, sample_weight))
+        return self.compute_metrics(*self.check_data(X, y, sample_weight))
 
-    def _evaluate(self, X, y, sample_weight=None) -> dict:
-        """``evaluate`` on data already checked by ``check_data``."""
-        out = self._forward(X, logits=self.loss.head is not None)
+    def compute_metrics(self, X: np.ndarray, y: np.ndarray, sample_weight=None) -> dict:
+        """``evaluate`` on data already checked by ``check_data`` (trusted API)."""
+        out = self.propagate(X, logits=self.loss.head is not None)
         result = {"loss": self.loss.value(out, y, sample_weight)}
         if self.loss.is_classification:
             result["accuracy"] = self.loss.n_correct(out, y) / len(X)
         return result
 
     def fit(self, X, y, optimizer=None, epochs: int = 1, **kwargs):
-        """Train on ``(X, y)``; see ``glassnet.training.fit`` for every option.
+        """Train on ``(X, y)``; see ``glassnet.training.fit`` for every option (``engine=``
+        among them).
 
         Returns the ``History`` (per-epoch loss and metrics), also kept as ``net.history``.
         """
-        from .training import fit
-
-        return fit(self, X, y, optimizer=optimizer, epochs=epochs, **kwargs)
+        return training.fit(self, X, y, optimizer=optimizer, epochs=epochs, **kwargs)
 
     # ------------------------------------------------------------------ description
     def get_config(self) -> dict:

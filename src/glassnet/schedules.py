@@ -62,6 +62,11 @@ class CosineDecay(Schedule):
     def __init__(self, initial: float, epochs: int, minimum: float = 0.0):
         self.initial = _positive(initial, "initial")
         self.epochs = int(_positive(epochs, "epochs"))
+        if isinstance(minimum, bool) or not isinstance(minimum, (int, float)) \
+                or not 0 <= minimum <= self.initial:
+            # A negative rate would turn descent into ascent.
+            raise ValueError(f"minimum must be a number from 0 to initial ({self.initial}), "
+                             f"got {minimum!r}")
         self.minimum = float(minimum)
 
     def __call__(self, epoch):

@@ -24,10 +24,14 @@ from sklearn.utils.validation import (
 )
 
 from . import activations as activations_mod
+from . import engines
+from .callbacks import Callback
+from .errors import DivergenceError
 from .layers import Dense, Dropout
+from .losses import class_indices
 from .network import Network
 from .optimizers import SGD, Adam, AdamW, RMSprop
-from .training import Callback, DivergenceError, fit
+from .training import fit
 
 __all__ = ["NeuralNetClassifier", "NeuralNetRegressor"]
 
@@ -88,13 +92,15 @@ class _BaseNeuralNet(BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "dtype": [StrOptions({"float64", "float32"})],
+        "engine": [StrOptions(set(engines.NAMES)), engines.Engine],
     }
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
                  alpha=0.0001, batch_size="auto", learning_rate_init=0.001, max_iter=200,
                  shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=10, dropout=0.0, dtype="float64"):
+                 validation_fraction=0.1, n_iter_no_change=10, dropout=0.0, dtype="float64",
+                 engine="auto"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -114,6 +120,7 @@ class _BaseNeuralNet(BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.dropout = dropout
         self.dtype = dtype
+        self.engine = engine
 
     # ----------------------------------------------------------------- building blocks
     def _hidden(self):
@@ -186,7 +193,7 @@ class _BaseNeuralNet(BaseEstimator):
                           batch_size=batch_size, shuffle=self.shuffle,
                           sample_weight=sample_weight, callbacks=callbacks,
                           l2=0.0 if self.solver == "adamw" else self.alpha,
-                          verbose=int(bool(self.verbose)), **kwargs)
+                          verbose=int(bool(self.verbose)), engine=self.engine, **kwargs)
         except DivergenceError as exc:
             warnings.warn(f"{exc} Stopped early; the model keeps its last finite weights.",
                           ConvergenceWarning, stacklevel=3)
@@ -236,7 +243,8 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
     same; in addition ``solver`` takes ``"adamw"`` and ``"rmsprop"``, ``batch_size=None`` means
     full-batch gradient descent (with ``solver="sgd", momentum=0`` that is the tutorials'
     loop), ``activation`` may list one activation per hidden layer, ``dropout`` is the
-    dropout rate after every hidden layer, and ``dtype="float32"`` trains in float32.
+    dropout rate after every hidden layer, ``dtype="float32"`` trains in float32, and ``engine``
+    is passed to ``fit`` (``"auto"``: the fastest engine that computes the same weights).
 
     Attributes
     ----------
@@ -324,7 +332,7 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
     def predict_proba(self, X):
         """Class probabilities, shape ``(n_samples, n_classes)`` (per label for multi-label)."""
         X = self._check_X_predict(X)
-        p = self.network_._forward(X)
+        p = self.network_.propagate(X)
         if self._multilabel or p.shape[1] > 1:
             return p
         return np.hstack([1 - p, p])
@@ -336,11 +344,10 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
     def predict(self, X):
         """Predicted labels, shape ``(n_samples,)`` (``(n_samples, n_labels)`` multi-label)."""
         X = self._check_X_predict(X)
-        p = self.network_._forward(X)
+        p = self.network_.propagate(X)
         if self._multilabel:
             return (p > 0.5).astype(self._label_dtype)
-        index = p.argmax(axis=1) if p.shape[1] > 1 else (p[:, 0] > 0.5).astype(np.intp)
-        return self.classes_[index]
+        return self.classes_[class_indices(p)]
 
 
 class NeuralNetRegressor(RegressorMixin, _BaseNeuralNet):
@@ -385,5 +392,5 @@ class NeuralNetRegressor(RegressorMixin, _BaseNeuralNet):
     def predict(self, X):
         """Predictions, shape ``(n_samples,)`` or ``(n_samples, n_outputs)``."""
         X = self._check_X_predict(X)
-        out = self.network_._forward(X)
+        out = self.network_.propagate(X)
         return out[:, 0] if self._y_1d else out

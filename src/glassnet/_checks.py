@@ -1,8 +1,61 @@
-"""Input checks shared by the public entry points; never called on the training hot path."""
+"""Argument and array checks shared by the public entry points; never on the training hot path.
+
+Each raises a ``ValueError`` or ``TypeError`` that names the argument, the value received and
+what was expected.
+"""
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import numpy as np
+
+#: the dtypes a network trains in
+DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def check_int(value, name: str, low: int = 1, allow_none: bool = False,
+              expected: str | None = None) -> int | None:
+    """``value`` as an ``int >= low`` (booleans refused); ``None`` passes when allowed.
+    ``expected`` words the requirement in the message (default ``"an integer >= low"``)."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{name} must be {expected or f'an integer >= {low}'}, got {value!r}")
+    return int(value)
+
+
+def check_positive_int(value, name: str) -> int:
+    """``value`` as an ``int >= 1``: a size (units, features, patience)."""
+    return check_int(value, name, expected="a positive integer")
+
+
+def check_number(value, name: str, low: float = 0.0, low_inclusive: bool = True,
+                 high: float | None = None, high_inclusive: bool = False) -> float:
+    """``value`` as a finite float in the given range (booleans refused)."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    if ok:
+        ok = value >= low if low_inclusive else value > low
+        if high is not None:
+            ok = ok and (value <= high if high_inclusive else value < high)
+    if not ok:
+        bound = f"{'>=' if low_inclusive else '>'} {low:g}"
+        if high is not None:
+            bound += f" and {'<=' if high_inclusive else '<'} {high:g}"
+        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
+    return float(value)
+
+
+def check_dtype(dtype) -> np.dtype:
+    """``"float32"`` or ``"float64"`` (or the NumPy types) as a ``numpy.dtype``."""
+    try:
+        resolved = np.dtype(dtype) if isinstance(dtype, (str, type, np.dtype)) else None
+    except TypeError:
+        resolved = None
+    if resolved not in DTYPES:
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    return resolved
 
 
 def check_X(X, dtype, n_features: int | None = None, name: str = "X") -> np.ndarray:

@@ -1,4 +1,5 @@
-"""The full-batch tape (glassnet.fullbatch) against the layered path it stands in for."""
+"""The engines against the layered engine they stand in for: the same weights, history,
+messages and end state, through fit(engine=...)."""
 
 import copy
 
@@ -6,7 +7,7 @@ import numpy as np
 import pytest
 
 import glassnet as gn
-from glassnet import fullbatch
+from glassnet.engines import tape as tape_module
 from glassnet.schedules import StepDecay
 
 RNG = np.random.default_rng(0)
@@ -31,23 +32,18 @@ CASES = {
 }
 
 
-def train(layers, y, use_tape, monkeypatch, data=X, **fit_args):
-    """Fit a fresh network (same seed) with or without the tape; return it and its history."""
-    used = []
-    with monkeypatch.context() as patch:
-        if use_tape:
-            original = fullbatch.fit
-            patch.setattr(fullbatch, "fit", lambda *a, **k: used.append(1) or original(*a, **k))
-        else:
-            patch.setattr(fullbatch, "applies", lambda *a, **k: False)
-        net = gn.Network(copy.deepcopy(layers), seed=3, dtype=fit_args.pop("dtype", "float64"))
-        optimizer = fit_args.pop("optimizer", None) or gn.SGD(0.1)
-        try:
-            net.fit(data, y, optimizer=optimizer, **fit_args)
-            error = None
-        except gn.DivergenceError as exc:
-            error = str(exc)
-    assert bool(used) == use_tape, "the tape should (only) be used when asked for"
+def train(layers, y, use_tape, monkeypatch=None, data=X, **fit_args):
+    """Fit a fresh network (same seed) on the tape or the layered engine; return it, its
+    optimizer and the divergence message (None if it did not diverge)."""
+    net = gn.Network(copy.deepcopy(layers), seed=3, dtype=fit_args.pop("dtype", "float64"))
+    optimizer = fit_args.pop("optimizer", None) or gn.SGD(0.1)
+    try:
+        net.fit(data, y, optimizer=optimizer, engine="tape" if use_tape else "layered",
+                **fit_args)
+        error = None
+    except gn.DivergenceError as exc:
+        error = str(exc)
+    assert net.history.engine == ("tape" if use_tape else "layered")
     return net, optimizer, error
 
 
@@ -56,7 +52,7 @@ def train(layers, y, use_tape, monkeypatch, data=X, **fit_args):
 def test_tape_trains_as_the_layered_path_does(case, weighted, monkeypatch):
     layers, y = CASES[case]
     if weighted:   # also the relu backward that large activations use
-        monkeypatch.setattr(fullbatch, "PUTMASK_MAX", 0)
+        monkeypatch.setattr(tape_module, "PUTMASK_MAX", 0)
     args = dict(epochs=300, sample_weight=WEIGHTS if weighted else None)
     tape, opt_tape, _ = train(layers, y, True, monkeypatch, **args)
     layered, opt_layered, _ = train(layers, y, False, monkeypatch, **args)
@@ -98,7 +94,7 @@ def test_divergence_keeps_the_same_weights_as_the_layered_path(block, lr, epochs
                                                                 monkeypatch):
     """Divergence found a block of steps late is rewound to the very weights, history and
     message of the layered path, also when the last finite step is in the block before."""
-    monkeypatch.setattr(fullbatch, "MAX_BLOCK", block)
+    monkeypatch.setattr(tape_module, "MAX_BLOCK", block)
     layers = [gn.Dense(6, "relu"), gn.Dense(2)]
     data = 10 * X
     y = np.c_[data[:, 0] - data[:, 2], data[:, 1] ** 2]
@@ -147,9 +143,11 @@ def test_verbose_lines_are_those_of_the_layered_path(monkeypatch, capsys):
         ["epoch 0", "epoch 10", "epoch 20", "epoch 24"]
 
 
-@pytest.mark.parametrize("change", ["momentum", "l2", "dropout", "leaky_relu", "mini-batch",
-                                    "callback", "validation", "large", "adam"])
-def test_the_tape_is_not_used_where_it_would_differ(change, monkeypatch):
+@pytest.mark.parametrize("change,reason", [
+    ("momentum", "plain gradient descent"), ("adam", "plain gradient descent"),
+    ("l2", "l2"), ("clip", "clip_norm"), ("dropout", "Dense layers only"),
+    ("leaky_relu", "activations must be among"), ("mini-batch", "full batches")])
+def test_the_tape_refuses_what_it_would_compute_differently(change, reason):
     layers, y = [gn.Dense(5, "relu"), gn.Dense(1, "sigmoid")], Y_BINARY
     optimizer, args = gn.SGD(0.1), dict(epochs=3)
     if change == "momentum":
@@ -158,19 +156,59 @@ def test_the_tape_is_not_used_where_it_would_differ(change, monkeypatch):
         optimizer = gn.Adam()
     elif change == "l2":
         args["l2"] = 0.01
+    elif change == "clip":
+        args["clip_norm"] = 1.0
     elif change == "dropout":
         layers = [gn.Dense(5, "relu"), gn.Dropout(0.1), gn.Dense(1, "sigmoid")]
     elif change == "leaky_relu":
         layers = [gn.Dense(5, "leaky_relu"), gn.Dense(1, "sigmoid")]
-    elif change == "mini-batch":
-        args["batch_size"] = 16
-    elif change == "callback":
-        args["callbacks"] = [lambda epoch, logs: False]
-    elif change == "validation":
-        args["validation_split"] = 0.2
     else:
-        monkeypatch.setattr(fullbatch, "MAX_ELEMENTS", 100)
-    used = []
-    monkeypatch.setattr(fullbatch, "fit", lambda *a, **k: used.append(1))
-    gn.Network(layers, seed=0).fit(X, y, optimizer=optimizer, **args)
-    assert not used
+        args["batch_size"] = 16
+    with pytest.raises(ValueError, match=f"engine='tape' cannot run this fit exactly: .*{reason}"):
+        gn.Network(copy.deepcopy(layers), seed=0).fit(X, y, optimizer=optimizer, engine="tape",
+                                                      **args)
+    history = gn.Network(layers, seed=0).fit(X, y, optimizer=optimizer, **args)
+    assert history.engine == "layered"
+
+
+def test_auto_takes_the_tape_with_validation_callbacks_and_checkpoints(tmp_path):
+    """What looks at the weights between epochs no longer sends a fit to the slow path: the
+    loop stops the tape where it must look, and the result is the layered engine's."""
+    layers, y = CASES["bce tanh sigmoid"]
+    seen = {"tape": [], "layered": []}
+    results = {}
+    for engine in ("auto", "layered"):
+        net = gn.Network(copy.deepcopy(layers), seed=3)
+        key = "tape" if engine == "auto" else "layered"
+        history = net.fit(X[:30], y[:30], optimizer=gn.SGD(0.3), epochs=40,
+                          validation_data=(X[30:], y[30:]), validation_freq=7,
+                          callbacks=[lambda e, logs, k=key: seen[k].append(logs["loss"])],
+                          checkpoint=tmp_path / engine, checkpoint_every=9)
+        results[key] = (net, history)
+    (tape, h_tape), (layered, h_layered) = results["tape"], results["layered"]
+    assert h_tape.engine == "tape"
+    np.testing.assert_allclose(tape.params, layered.params, rtol=1e-9)
+    np.testing.assert_allclose(seen["tape"], seen["layered"], rtol=1e-9)
+    assert h_tape.val_epochs == h_layered.val_epochs == [6, 13, 20, 27, 34, 39]
+    np.testing.assert_allclose(h_tape["val_loss"], h_layered["val_loss"], rtol=1e-9)
+    # The checkpoint the tape wrote holds the weights of its last epoch.
+    resumed = gn.Network(copy.deepcopy(layers), seed=3)
+    history = resumed.fit(X[:30], y[:30], optimizer=gn.SGD(0.3), epochs=40,
+                          checkpoint=tmp_path / "auto")
+    assert history.epochs == list(range(40))
+    np.testing.assert_array_equal(resumed.params, tape.params)
+
+
+def test_auto_leaves_large_problems_to_the_layered_engine(monkeypatch):
+    monkeypatch.setattr(tape_module, "MAX_ELEMENTS", 100)
+    layers, y = CASES["bce relu"]
+    assert gn.Network(copy.deepcopy(layers), seed=0).fit(X, y, optimizer=gn.SGD(0.1),
+                                                         epochs=2).engine == "layered"
+    # Named, the tape still runs it: the size is about speed, not exactness.
+    assert gn.Network(layers, seed=0).fit(X, y, optimizer=gn.SGD(0.1), epochs=2,
+                                          engine="tape").engine == "tape"
+
+
+def test_an_unknown_engine_is_refused_with_the_valid_names():
+    with pytest.raises(ValueError, match="valid engines are: auto, layered, tape, rowspace"):
+        gn.Network([gn.Dense(1, "sigmoid")], seed=0).fit(X, Y_BINARY, engine="fast")

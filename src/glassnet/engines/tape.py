@@ -16,11 +16,8 @@ the layout is chosen to make the calls few:
   a whole block of steps are computed afterwards in a few vectorised calls
   (``Loss.per_sample``) instead of a dozen small ones per step.
 
-It computes what the layered path (``Network._loss_and_grad`` then ``SGD.step``) computes, up
-to rounding; a test trains both ways and compares. ``fit`` uses it only where that holds:
-plain SGD (no momentum, no weight decay), no L2, clipping, validation, callbacks or
-checkpoints, only ``Dense`` layers with relu, tanh, sigmoid or identity activations (and the
-sigmoid or softmax head of a cross-entropy), and data small enough that a copy is cheap.
+It computes what the layered engine (``Network.backpropagate`` then ``SGD.step``) computes, up
+to rounding; a test trains both ways and compares. ``refuses`` says where that does not hold.
 """
 
 from __future__ import annotations
@@ -31,11 +28,12 @@ from operator import call
 
 import numpy as np
 
-from . import activations, losses
-from .layers import Dense
-from .schedules import constant
+from .. import activations, losses
+from .._kernels import constant_row
+from ..layers import Dense
+from .base import Engine, Plan, Span
 
-__all__ = ["applies", "fit"]
+__all__ = ["TapeEngine"]
 
 #: largest ``n_samples * (widest layer + 1)`` the tape takes on; beyond it a step is
 #: arithmetic, not call overhead, and the layered path costs the same without a copy of X
@@ -55,22 +53,20 @@ def _supported_activation(activation) -> bool:
     return type(activation) is _ACTIVATIONS.get(activation.name)
 
 
-def applies(net, X) -> bool:
-    """Whether the tape can train ``net`` on ``X``. ``fit`` asks only for plain full-batch
-    gradient descent (``training._plain_full_batch``); here are the network's conditions."""
+def _refuses_network(net) -> str | None:
     if not all(type(layer) is Dense for layer in net.layers):
-        return False
+        return "it runs Dense layers only (no Dropout, no subclasses)"
     *hidden, last = net.layers
+    names = ", ".join(_ACTIVATIONS)
     if not all(_supported_activation(layer.activation) for layer in hidden):
-        return False
+        return f"its hidden layers' activations must be among {names}"
     loss = type(net.loss)
     if loss is losses.MeanSquaredError:
         if not _supported_activation(last.activation):
-            return False
+            return f"with mse the output activation must be among {names}"
     elif loss not in (losses.BinaryCrossentropy, losses.CategoricalCrossentropy):
-        return False
-    widest = max([X.shape[1]] + [layer.units for layer in net.layers])
-    return len(X) * (widest + 1) <= MAX_ELEMENTS
+        return "its loss must be binary_crossentropy, categorical_crossentropy or mse"
+    return None
 
 
 def _const(value, dtype):
@@ -83,7 +79,7 @@ def _forward_ops(name, Z, out):
     """Calls that make ``out = g(Z)`` (``out`` may be ``Z``), as the activations module does."""
     half, one = _const(0.5, Z.dtype), _const(1.0, Z.dtype)
     if name == "relu":
-        zero = activations.constant_row(0.0, Z.shape[-1], Z.dtype)
+        zero = constant_row(0.0, Z.shape[-1], Z.dtype)
         return [partial(np.maximum, Z, zero, out=out)]
     if name == "tanh":
         return [partial(np.tanh, Z, out)]
@@ -201,6 +197,8 @@ class _Tape:
                 dZ_i = dA
         self._backward.append(partial(np.subtract, self.theta, self.grad, self.theta))
         self.tapes = [self._row_ops(row) for row in range(self.block)]
+        # A rate of 0 (a schedule's end): the gradient at rate 1, and no update.
+        self.frozen_tapes = [ops[:-1] for ops in self.tapes]
 
     # The output layer's product and gradient, writing into row `row` of the block.
     def _row_ops(self, row):
@@ -237,11 +235,12 @@ class _Tape:
 
     def run(self, rates) -> None:
         """One step per learning rate in ``rates`` (at most ``block``), outputs in rows 0..."""
-        tapes = self.tapes
         for row, rate in enumerate(rates):
+            ops = self.tapes[row] if rate else self.frozen_tapes[row]
+            rate = rate or 1.0
             if rate != self.rate:
                 self.set_rate(rate)
-            _consume(map(call, tapes[row]))
+            _consume(map(call, ops))
 
     def write_back(self, net) -> None:
         """Copy the weights into the network, and the last gradient (per unit of rate)."""
@@ -251,79 +250,91 @@ class _Tape:
             np.divide(G[-1], self.rate, out=layer.db)
 
 
-def fit(net, X, y, *, optimizer, epochs, sample_weight, verbose, progress):
-    """Train with the tape; the same history, messages and end state as ``training.fit``."""
-    from .training import History, _divergence_error, _print_logs, _ProgressBar, _verbose_due
+class TapeEngine(Engine):
+    name = "tape"
 
-    tape = _Tape(net, X, y, sample_weight, max_steps=epochs)
-    history = History()
-    net.history = history
-    loss_fn, n = net.loss, len(X)
-    classify = loss_fn.is_classification
-    norm = n if sample_weight is None else float(sample_weight.sum())
-    schedule = optimizer.schedule
-    if isinstance(schedule, constant):
-        def rates_for(span):
-            return [schedule.learning_rate] * len(span)
-    else:
-        def rates_for(span):
-            return [schedule(epoch) for epoch in span]
-    bar = _ProgressBar(epochs, 0) if progress else None
-    # Weights at the start of this block and the one before: enough to rebuild, by replaying
-    # at most one block of steps, the last weights that gave a finite loss.
-    snapshots = [(0, tape.theta.copy()), (0, tape.theta.copy())]
+    def refuses(self, plan: Plan) -> str | None:
+        if not plan.full_batch:
+            return "it trains full batches only (batch_size=None)"
+        if not plan.plain_sgd:
+            return "it runs plain gradient descent only (SGD without momentum or weight decay)"
+        if plan.l2 or plan.clip_norm is not None:
+            return "it does not apply l2 or clip_norm"
+        return _refuses_network(plan.net)
 
-    def rewind(epoch):
-        """Put the weights of the start of ``epoch`` back into the tape."""
-        start, saved = snapshots[1] if epoch >= snapshots[1][0] else snapshots[0]
-        np.copyto(tape.theta, saved)
-        tape.run(rates_for(range(start, epoch)))
+    def pays_off(self, plan: Plan) -> bool:
+        # Beyond this a step is arithmetic, not call overhead, and the layered engine costs the
+        # same without a transposed copy of X.
+        widest = max([plan.X.shape[1]] + [layer.units for layer in plan.net.layers])
+        return len(plan.X) * (widest + 1) <= MAX_ELEMENTS
 
-    start = 0
-    try:
-        with np.errstate(over="ignore", invalid="ignore"):
-            while start < epochs:
-                k = min(tape.block, epochs - start)
-                snapshots[0], snapshots[1] = snapshots[1], (start, snapshots[0][1])
-                np.copyto(snapshots[1][1], tape.theta)
-                rates = rates_for(range(start, start + k))
-                tape.run(rates)
-                outputs = tape.outputs[:k].transpose(0, 2, 1)     # (k, n, n_out)
-                per_sample = loss_fn.per_sample(outputs, y)
-                losses = per_sample.sum(axis=-1) / n if sample_weight is None else \
-                    per_sample @ sample_weight / norm
-                accuracy = loss_fn.correct(outputs, y).sum(axis=-1) / n if classify else None
-                finite = np.isfinite(losses)
-                done = k if finite.all() else int(np.argmin(finite))
-                columns = {"loss": losses[:done]}
-                if classify:
-                    columns["accuracy"] = accuracy[:done]
-                columns["learning_rate"] = rates[:done]
-                history.extend(range(start, start + done), columns)
-                for epoch in range(start, start + done) if verbose else ():
-                    if _verbose_due(epoch, epochs, verbose):
-                        _print_logs(epoch, {key: values[epoch - start]
-                                            for key, values in columns.items()})
-                if bar is not None and done:
-                    bar.update({key: values[done - 1] for key, values in columns.items()},
-                               advance=done)
-                optimizer.iterations += done
-                optimizer.learning_rate = rates[min(done, k - 1)]
-                if done < k:
-                    diverged = start + done
+    def start(self, plan: Plan) -> None:
+        self.plan, self.net = plan, plan.net
+        self.tape = _Tape(plan.net, plan.X, plan.y, plan.sample_weight, max_steps=plan.epochs)
+        self.preferred_span = self.tape.block
+        # Weights at the start of this block and the one before, with their epochs and rates:
+        # enough to rebuild, by replaying at most one block of steps, the last weights that
+        # gave a finite loss.
+        theta = self.tape.theta
+        self.snapshots = [(None, theta.copy(), []), (None, theta.copy(), [])]
+        self.last_epoch = None
+
+    def run(self, epochs, rates):
+        tape, plan = self.tape, self.plan
+        loss_fn, y, w, n = self.net.loss, plan.y, plan.sample_weight, len(plan.X)
+        norm = n if w is None else float(w.sum())
+        losses_, accuracies = [], []
+        classify = loss_fn.is_classification
+        for offset in range(0, len(epochs), tape.block):
+            block = epochs[offset:offset + tape.block]
+            block_rates = list(rates[offset:offset + tape.block])
+            k = len(block)
+            older, _ = self.snapshots
+            self.snapshots = [self.snapshots[1], (block[0], older[1], block_rates)]
+            np.copyto(older[1], tape.theta)
+            tape.run(block_rates)
+            plan.optimizer.learning_rate = block_rates[-1]
+            outputs = tape.outputs[:k].transpose(0, 2, 1)     # (k, n, n_out)
+            per_sample = loss_fn.per_sample(outputs, y)
+            block_losses = per_sample.sum(axis=-1) / n if w is None else \
+                per_sample @ w / norm
+            finite = np.isfinite(block_losses)
+            done = k if finite.all() else int(np.argmin(finite))
+            losses_.extend(block_losses[:done].tolist())
+            if classify:
+                accuracies.extend((loss_fn.correct(outputs[:done], y).sum(axis=-1) / n).tolist())
+            plan.optimizer.iterations += done
+            if done < k:
+                diverged = block[done]
+                plan.optimizer.learning_rate = block_rates[done]
+                if self.last_epoch is None and done == 0:
+                    self._rewind(block[0])
+                    kept = "it started with"
+                else:
                     # The weights that gave the last finite loss, those of the step before.
-                    rewind(max(diverged - 1, 0))
-                    kept = f"from the start of epoch {diverged - 1}" if diverged else \
-                        "it started with"
-                    raise _divergence_error(diverged, kept, rates[done])
-                start += k
-            if not np.isfinite(tape.theta).all():
-                # The last step overflowed: its loss would only show at a step that never comes.
-                rewind(epochs - 1)
-                raise _divergence_error(epochs - 1, f"from the start of epoch {epochs - 1}",
-                                        optimizer.learning_rate)
-    finally:
-        tape.write_back(net)
-        if bar is not None:
-            bar.close()
-    return history
+                    self._rewind(diverged - 1)
+                    kept = f"from the start of epoch {diverged - 1}"
+                return Span(losses_, accuracies if classify else None, kept=kept)
+            self.last_epoch = block[-1]
+        return Span(losses_, accuracies if classify else None)
+
+    def _rewind(self, epoch):
+        """Put the weights of the start of ``epoch`` back into the tape."""
+        start, saved, rates = next(s for s in reversed(self.snapshots)
+                                   if s[0] is not None and s[0] <= epoch)
+        np.copyto(self.tape.theta, saved)
+        self.tape.run(rates[:epoch - start])
+
+    def finish(self):
+        if self.last_epoch is not None and not np.isfinite(self.tape.theta).all():
+            # The last step overflowed: its loss would only show at a step that never comes.
+            self._rewind(self.last_epoch)
+            return f"from the start of epoch {self.last_epoch}"
+        return None
+
+    def sync(self):
+        self.tape.write_back(self.net)
+
+    def close(self):
+        self.net.release_buffers()
+        self.tape = None

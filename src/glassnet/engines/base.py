@@ -1,0 +1,106 @@
+"""The engine protocol: how a fit's steps are computed, behind one interface.
+
+``training.fit`` checks everything once and describes the fit as a ``Plan``; an engine computes
+its steps. The loop asks an engine to ``run`` a span of epochs at given learning rates, and gets
+back each epoch's loss (and accuracy), stopping at the first epoch whose loss is not finite; it
+calls ``sync`` before anything reads the network's weights, ``finish`` after the last epoch, and
+``close`` at the end. The loop never looks inside an engine, and an engine never prints,
+validates or writes files.
+
+The divergence rule every engine keeps: when epoch ``e`` meets a NaN or infinite loss, the
+network is put back to the weights at the start of epoch ``e`` if its first batch still had a
+finite loss, else to those at the start of epoch ``e - 1`` (else to the weights it started
+with). ``Span.kept`` says which, in words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..optimizers import SGD
+
+__all__ = ["Plan", "Span", "Engine"]
+
+
+@dataclass
+class Plan:
+    """A fit as the engines see it, every input checked and converted.
+
+    ``X (n_samples, n_features)`` and ``y`` are the training data after any validation split;
+    ``batch_size`` is resolved (``n_samples`` for full batch).
+    """
+
+    net: object
+    optimizer: object
+    X: np.ndarray
+    y: np.ndarray
+    sample_weight: np.ndarray | None
+    batch_size: int
+    shuffle: bool
+    clip_norm: float | None
+    l2: float
+    epochs: int
+
+    @property
+    def full_batch(self) -> bool:
+        return self.batch_size >= len(self.X)
+
+    @property
+    def plain_sgd(self) -> bool:
+        """SGD itself (not a subclass that may change the step), without momentum or decay."""
+        return type(self.optimizer) is SGD and self.optimizer.plain
+
+
+@dataclass
+class Span:
+    """What ``Engine.run`` gives back for ``k`` epochs asked.
+
+    ``loss`` (and ``accuracy`` for classification) hold one value per epoch that finished with a
+    finite loss; when there are fewer than ``k``, the next epoch diverged, the engine has already
+    restored the weights by the rule above, and ``kept`` says which weights it kept.
+    """
+
+    loss: Sequence[float]
+    accuracy: Sequence[float] | None = None
+    kept: str | None = None
+
+
+class Engine:
+    """Base class. A subclass states its conditions in ``refuses`` and computes in ``run``."""
+
+    #: the name ``fit(engine=...)`` knows it by
+    name = ""
+    #: how many epochs one ``run`` call should cover when nothing watches in between
+    preferred_span = 256
+
+    def refuses(self, plan: Plan) -> str | None:
+        """Why this engine cannot compute ``plan``'s steps exactly, or None when it can."""
+        return None
+
+    def pays_off(self, plan: Plan) -> bool:
+        """Whether ``engine="auto"`` should prefer this engine for ``plan`` (speed, not
+        exactness: ``refuses`` is asked first)."""
+        return True
+
+    def start(self, plan: Plan) -> None:
+        """Prepare to run ``plan`` from the network's current weights."""
+        raise NotImplementedError
+
+    def run(self, epochs: range, rates: Sequence[float]) -> Span:
+        """Train the epochs ``epochs``, epoch ``epochs[i]`` at learning rate ``rates[i]``."""
+        raise NotImplementedError
+
+    def finish(self) -> str | None:
+        """After the last epoch: weights that overflowed in the last step would only show at a
+        next step's loss, which never comes. If they did, restore and say which were kept."""
+        return None
+
+    def sync(self) -> None:
+        """Put the current weights, and the last step's gradient (unscaled, before clipping and
+        the optimizer), into the network's buffers."""
+
+    def close(self) -> None:
+        """Drop work arrays; the engine is done."""

@@ -1,0 +1,145 @@
+"""Mini-batch steps through the layers: the readable path, always available.
+
+Each step is ``net.backpropagate`` on one batch (the layers' ``forward`` and ``backward``, which
+read like the tutorials' equations), then one ``optimizer.step`` over the flat buffers. Pass
+``fit(engine="layered")`` to step through it in a debugger.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .base import Engine, Plan, Span
+
+__all__ = ["LayeredEngine"]
+
+
+class LayeredEngine(Engine):
+    name = "layered"
+    preferred_span = 64
+
+    def start(self, plan: Plan) -> None:
+        net, X, y, w = plan.net, plan.X, plan.y, plan.sample_weight
+        self.plan, self.net, self.optimizer = plan, net, plan.optimizer
+        n = len(X)
+        self.batch_size = min(plan.batch_size, n)
+        # A full batch's gradient does not depend on the order of the samples.
+        self.shuffle = plan.shuffle and self.batch_size < n
+        if self.shuffle:
+            # Each batch is gathered into buffers made once per fit: as cheap as copying the
+            # whole data set each epoch, without a data-sized array whose pages fault on first
+            # touch (measured: a third of an epoch), and the batch is still in cache when used.
+            bs = self.batch_size
+            self._X = np.empty((bs,) + X.shape[1:], dtype=X.dtype)
+            self._y = np.empty((bs,) + y.shape[1:], dtype=y.dtype)
+            self._w = None if w is None else np.empty(bs, dtype=w.dtype)
+        # Plain SGD: the learning rate rides on the output gradient, a (batch, n_out) array, so
+        # the update is one pass over the parameters (params -= grads), not two. Clipping needs
+        # the gradient's own norm, so it keeps the ordinary step.
+        self.scaled = plan.plain_sgd and plan.clip_norm is None
+        self.grad_scale = 1.0          # what net.grads holds, in units of the gradient
+        self._clipped = np.empty_like(net.params) if plan.clip_norm is not None else None
+        # Weights at the start of this epoch and of the one before: restoring the right one on
+        # divergence costs one copy per epoch, not one per step. `previous` holds nothing until
+        # this engine has run an epoch (a resumed run starts at a later epoch).
+        self.snapshot, self.previous = np.empty_like(net.params), np.empty_like(net.params)
+        self.last_epoch = None
+
+    def run(self, epochs, rates):
+        losses, accuracies = [], []
+        classify = self.net.loss.is_classification
+        for epoch, rate in zip(epochs, rates):
+            self.optimizer.learning_rate = rate
+            result = self._epoch(epoch, rate)
+            if isinstance(result, str):
+                return Span(losses, accuracies if classify else None, kept=result)
+            losses.append(result[0])
+            accuracies.append(result[1])
+        return Span(losses, accuracies if classify else None)
+
+    def _epoch(self, epoch, rate):
+        """One pass over the data: ``(loss, accuracy)``, or what was kept on divergence."""
+        net, plan = self.net, self.plan
+        loss_fn, params, grads = net.loss, net.params, net.grads
+        X, y, w = plan.X, plan.y, plan.sample_weight
+        n, bs = len(X), self.batch_size
+        order = net.shuffle_rng.permutation(n) if self.shuffle else None
+        self.snapshot, self.previous = self.previous, self.snapshot
+        np.copyto(self.snapshot, params)
+        total_loss, correct = 0.0, 0
+        classify = loss_fn.is_classification
+        # A rate of 0 (a schedule's end) takes the ordinary step, so that net.grads keeps the
+        # gradient itself rather than 0 x the gradient.
+        scaled = self.scaled and rate != 0
+        scale = rate if scaled else 1.0
+        for start in range(0, n, bs):
+            stop = start + bs
+            if order is None:
+                Xb, yb = X[start:stop], y[start:stop]
+                wb = None if w is None else w[start:stop]
+            else:
+                Xb, yb, wb = self._gather(order[start:stop])
+            loss, out = net.backpropagate(Xb, yb, wb, grad_scale=scale)
+            self.grad_scale = scale
+            if not math.isfinite(loss):
+                return self._diverged(epoch, first_batch=start == 0)
+            weight = len(Xb) if wb is None else float(wb.sum())
+            if plan.l2:
+                W, dW = params[:net.n_weights], grads[:net.n_weights]
+                loss += 0.5 * plan.l2 * float(W @ W) / weight
+                dW += (plan.l2 * scale / weight) * W
+            total_loss += float(loss) * weight
+            if classify:
+                correct += loss_fn.n_correct(out, yb)
+            step_grad = grads
+            if plan.clip_norm is not None:
+                norm = math.sqrt(float(grads @ grads))
+                if norm > plan.clip_norm:
+                    step_grad = np.multiply(grads, plan.clip_norm / norm, out=self._clipped)
+            if scaled:
+                self.optimizer.step_scaled(params, grads)
+            else:
+                self.optimizer.step(params, step_grad, net.n_weights)
+        self.last_epoch = epoch
+        total_weight = n if w is None else float(w.sum())
+        return total_loss / total_weight, correct / n
+
+    def _gather(self, idx):
+        """Rows ``idx`` of X, y (and w) in the batch buffers. mode="clip": with the default
+        "raise", take() buffers its whole output first; these indices are always in range."""
+        k, plan = len(idx), self.plan
+        Xb = np.take(plan.X, idx, axis=0, out=self._X[:k], mode="clip")
+        yb = np.take(plan.y, idx, axis=0, out=self._y[:k], mode="clip")
+        wb = None if plan.sample_weight is None else \
+            np.take(plan.sample_weight, idx, out=self._w[:k], mode="clip")
+        return Xb, yb, wb
+
+    def _diverged(self, epoch, first_batch):
+        """Restore the last weights that gave a finite loss; say which they are."""
+        if not first_batch:
+            # This epoch's first batch had a finite loss with the weights it started from.
+            self.net.params, kept = self.snapshot, f"from the start of epoch {epoch}"
+        elif self.last_epoch is not None:
+            # The epoch before ran here, and its first batch had a finite loss.
+            self.net.params, kept = self.previous, f"from the start of epoch {self.last_epoch}"
+        else:
+            self.net.params, kept = self.snapshot, "it started with"
+        return kept
+
+    def finish(self):
+        if self.last_epoch is not None and not np.isfinite(self.net.params).all():
+            return self._diverged(self.last_epoch, first_batch=False)
+        return None
+
+    def sync(self):
+        # Plain SGD's gradient buffer holds rate x gradient (see start).
+        if self.grad_scale != 1.0:
+            grads = self.net.grads
+            grads /= self.grad_scale
+            self.grad_scale = 1.0
+
+    def close(self):
+        self.net.release_buffers()
+        self._X = self._y = self._w = self._clipped = None

@@ -1,0 +1,14 @@
+"""The exceptions glassnet raises for its own reasons (everything else is a plain
+``ValueError`` or ``TypeError`` that names the argument and the fix)."""
+
+from __future__ import annotations
+
+__all__ = ["DivergenceError", "ModelFileError"]
+
+
+class DivergenceError(ValueError):
+    """Training produced a NaN or infinite loss; the network holds its last finite weights."""
+
+
+class ModelFileError(ValueError):
+    """A file that is not a glassnet model, or is damaged, or comes from a newer glassnet."""
