@@ -483,8 +483,8 @@ def report(rows, imports, repeats, smoke, date) -> str:
               "one-pass update). "
               "\"effective GFLOP/s\": the FLOPs of the network's forward and backward passes "
               "as written, divided by glassnet's time. For cats glassnet trains in the row "
-              "space of X (exact, see glassnet/lowrank.py) and does about 60x fewer FLOPs, so "
-              "its effective figure exceeds what the machine can do.", ""]
+              "space of X (exact, see glassnet/engines/rowspace.py) and does about 60x fewer "
+              "FLOPs, so its effective figure exceeds what the machine can do.", ""]
     mnist = HERE / "mnist.md"
     if mnist.exists():
         # The MNIST table takes 10 minutes to make: bench/mnist.py writes it, this report

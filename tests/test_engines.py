@@ -212,3 +212,65 @@ def test_auto_leaves_large_problems_to_the_layered_engine(monkeypatch):
 def test_an_unknown_engine_is_refused_with_the_valid_names():
     with pytest.raises(ValueError, match="valid engines are: auto, layered, tape, rowspace"):
         gn.Network([gn.Dense(1, "sigmoid")], seed=0).fit(X, Y_BINARY, engine="fast")
+
+
+class _StopAt(gn.callbacks.Callback):
+    """Reads the logs only, so the tape may run a block past it and rewind."""
+
+    reads_weights = False
+
+    def __init__(self, epoch):
+        self.epoch, self.seen = epoch, []
+
+    def on_epoch_end(self, epoch, logs, net, history):
+        self.seen.append((epoch, logs["loss"], len(history)))
+        return epoch == self.epoch
+
+
+@pytest.mark.parametrize("stop_epoch", [0, 5, 254, 255, 256, 300])
+def test_a_callback_on_the_logs_stops_the_tape_where_it_stops_the_layered_engine(
+        stop_epoch, tmp_path):
+    layers, y = CASES["cce labels"]
+    runs = {}
+    for engine in ("tape", "layered"):
+        net = gn.Network(copy.deepcopy(layers), seed=3)
+        optimizer, stopper = gn.SGD(StepDecay(0.2, 50, 0.7)), _StopAt(stop_epoch)
+        history = net.fit(X, y, optimizer=optimizer, epochs=400, callbacks=[stopper],
+                          checkpoint=tmp_path / engine, checkpoint_every=100, engine=engine)
+        runs[engine] = net, optimizer, stopper, history
+    (tape, opt_t, stop_t, h_t), (layered, opt_l, stop_l, h_l) = runs["tape"], runs["layered"]
+    assert h_t.engine == "tape"
+    np.testing.assert_allclose(tape.params, layered.params, rtol=1e-9)
+    assert h_t.epochs == h_l.epochs == list(range(stop_epoch + 1))
+    assert h_t.stopped_epoch == h_l.stopped_epoch == stop_epoch
+    assert opt_t.iterations == opt_l.iterations == stop_epoch + 1
+    assert opt_t.learning_rate == opt_l.learning_rate
+    # Each epoch reached the callback once, in order, with the history up to that epoch.
+    assert [e for e, _, _ in stop_t.seen] == list(range(stop_epoch + 1))
+    assert [n for _, _, n in stop_t.seen] == [n for _, _, n in stop_l.seen]
+    np.testing.assert_allclose([v for _, v, _ in stop_t.seen], [v for _, v, _ in stop_l.seen],
+                               rtol=1e-9)
+    # The checkpoint written at the stop holds the weights the network stopped with.
+    from glassnet.checkpoints import CHECKPOINT_NAME, read_model_file
+
+    _, tensors = read_model_file(tmp_path / "tape" / CHECKPOINT_NAME)
+    np.testing.assert_array_equal(tensors["params"], tape.params)
+
+
+def test_a_callback_that_stops_just_before_divergence_wins_over_the_divergence():
+    layers = [gn.Dense(6, "relu"), gn.Dense(2)]
+    data = 10 * X
+    y = np.c_[data[:, 0] - data[:, 2], data[:, 1] ** 2]
+    first = gn.Network(copy.deepcopy(layers), seed=3)
+    with pytest.raises(gn.DivergenceError, match="diverged at epoch (\\d+)") as info:
+        first.fit(data, y, optimizer=gn.SGD(0.05), epochs=50, engine="layered")
+    diverged = int(info.value.args[0].split("epoch ")[1].split(":")[0])
+    results = []
+    for engine in ("tape", "layered"):
+        net = gn.Network(copy.deepcopy(layers), seed=3)
+        history = net.fit(data, y, optimizer=gn.SGD(0.05), epochs=50, engine=engine,
+                          callbacks=[_StopAt(diverged - 1)])
+        results.append((net, history))
+    (tape, h_t), (layered, h_l) = results
+    assert h_t.stopped_epoch == h_l.stopped_epoch == diverged - 1
+    np.testing.assert_allclose(tape.params, layered.params, rtol=1e-9)

@@ -12,6 +12,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+import glassnet as gn
 from glassnet.sklearn import NeuralNetClassifier, NeuralNetRegressor
 
 
@@ -227,3 +228,37 @@ def test_unseen_labels_in_partial_fit_are_refused(moons):
     model = NeuralNetClassifier((4,), random_state=0).partial_fit(X, y, classes=[0, 1])
     with pytest.raises(ValueError, match="labels the classifier was not told about"):
         model.partial_fit(X, y + 5)
+
+
+def test_full_batch_gradient_descent_estimator_runs_on_the_tape_with_the_librarys_weights(moons):
+    """The estimator's convergence rule reads the loss alone, so it does not force the layered
+    engine: with solver="sgd", momentum=0, batch_size=None, alpha=0 the fit is the tape's, and
+    its weights are those of net.fit on the same network."""
+    X, y = moons
+    clf = NeuralNetClassifier(hidden_layer_sizes=(12,), solver="sgd", momentum=0,
+                              batch_size=None, alpha=0, learning_rate_init=0.2, max_iter=300,
+                              random_state=0, tol=0, n_iter_no_change=10 ** 6)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    net = gn.Network([gn.Dense(12, "relu"), gn.Dense(1, "sigmoid")], seed=0)
+    history = net.fit(X, y, optimizer=gn.SGD(0.2), epochs=300)
+    assert clf.network_.history.engine == history.engine == "tape"
+    np.testing.assert_array_equal(clf.network_.params, net.params)
+    assert clf.n_iter_ == 300
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_estimator_stops_at_the_same_iteration_on_every_engine(moons, early_stopping):
+    X, y = moons
+    fitted = {}
+    for engine in ("auto", "layered"):
+        clf = NeuralNetClassifier(hidden_layer_sizes=(8,), solver="sgd", momentum=0,
+                                  batch_size=None, alpha=0, learning_rate_init=0.5,
+                                  max_iter=2000, random_state=1, tol=1e-3, n_iter_no_change=5,
+                                  early_stopping=early_stopping, engine=engine)
+        fitted[engine] = clf.fit(X, y)
+    fast, plain = fitted["auto"], fitted["layered"]
+    assert fast.network_.history.engine == "tape" and plain.network_.history.engine == "layered"
+    assert 5 < fast.n_iter_ == plain.n_iter_ < 2000
+    np.testing.assert_allclose(fast.network_.params, plain.network_.params, rtol=1e-9)
+    np.testing.assert_allclose(fast.loss_curve_, plain.loss_curve_, rtol=1e-9)

@@ -48,6 +48,12 @@ class History:
             values = values.tolist() if isinstance(values, np.ndarray) else map(float, values)
             self.history.setdefault(key, []).extend(values)
 
+    def append_validation(self, epoch: int, metrics: dict) -> None:
+        """The validation metrics measured after ``epoch`` (already in ``epochs``)."""
+        for key, value in metrics.items():
+            self.history.setdefault(key, []).append(float(value))
+        self.val_epochs.append(epoch)
+
     def __getitem__(self, key):
         return self.history[key]
 
@@ -80,7 +86,13 @@ class History:
 
 
 class Callback:
-    """Hooks into the loop. ``on_epoch_end`` returning True stops training."""
+    """Hooks into the loop. ``on_epoch_end`` returning True stops training.
+
+    ``reads_weights = False`` declares that ``on_epoch_end`` looks at the logs only, never at
+    the network: the loop then need not bring the weights back from a fast engine each epoch.
+    """
+
+    reads_weights = True
 
     def on_train_begin(self, net, history: History) -> None:
         pass
@@ -119,6 +131,7 @@ class EarlyStopping(Callback):
         if monitor is not None and not isinstance(monitor, str):
             raise TypeError(f"monitor must be a metric name such as 'val_loss', got {monitor!r}")
         self.monitor, self.restore_best_weights = monitor, bool(restore_best_weights)
+        self.reads_weights = self.restore_best_weights
 
     def on_train_begin(self, net, history):
         self.best, self.wait, self.best_params = math.inf, 0, None

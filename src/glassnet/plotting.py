@@ -30,7 +30,11 @@ def loss_curve(history, title: str = "Training loss", log_scale: bool | None = N
     epochs = np.arange(1, len(h["loss"]) + 1)
     ax.plot(epochs, h["loss"], label="training loss", color="tab:blue")
     if "val_loss" in h:
-        ax.plot(epochs, h["val_loss"], label="validation loss", color="tab:orange")
+        # Validation may run every few epochs (fit(validation_freq=N)) or only at the end.
+        val_epochs = np.asarray(getattr(history, "val_epochs", None) or h.get("val_epochs")
+                                or range(len(h["val_loss"]))) + 1
+        ax.plot(val_epochs, h["val_loss"], label="validation loss", color="tab:orange",
+                marker="o" if len(val_epochs) < 30 else None)
     if log_scale or (log_scale is None and max(h["loss"]) > 20 * max(min(h["loss"]), 1e-12)):
         ax.set_yscale("log")
     ax.set_xlabel("epoch (one full-batch step = one epoch)" if len(epochs) > 1000 else "epoch")

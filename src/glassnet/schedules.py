@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import math
 
+from ._checks import check_number, check_positive_int
+
 __all__ = ["Schedule", "constant", "StepDecay", "ExponentialDecay", "CosineDecay"]
 
 
@@ -16,10 +18,7 @@ class Schedule:
 
 
 def _positive(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
-            or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return value
+    return check_number(value, name, 0.0, low_inclusive=False)
 
 
 class constant(Schedule):  # noqa: N801 - reads like a function at the call site
@@ -38,7 +37,7 @@ class StepDecay(Schedule):
 
     def __init__(self, initial: float, step_size: int, gamma: float = 0.1):
         self.initial = _positive(initial, "initial")
-        self.step_size = int(_positive(step_size, "step_size"))
+        self.step_size = check_positive_int(step_size, "step_size")
         self.gamma = _positive(gamma, "gamma")
 
     def __call__(self, epoch):
@@ -61,13 +60,9 @@ class CosineDecay(Schedule):
 
     def __init__(self, initial: float, epochs: int, minimum: float = 0.0):
         self.initial = _positive(initial, "initial")
-        self.epochs = int(_positive(epochs, "epochs"))
-        if isinstance(minimum, bool) or not isinstance(minimum, (int, float)) \
-                or not 0 <= minimum <= self.initial:
-            # A negative rate would turn descent into ascent.
-            raise ValueError(f"minimum must be a number from 0 to initial ({self.initial}), "
-                             f"got {minimum!r}")
-        self.minimum = float(minimum)
+        self.epochs = check_positive_int(epochs, "epochs")
+        # A negative rate would turn descent into ascent.
+        self.minimum = check_number(minimum, "minimum", 0.0, True, self.initial, True)
 
     def __call__(self, epoch):
         t = min(epoch, self.epochs) / self.epochs

@@ -45,6 +45,7 @@ class _Convergence(Callback):
     def __init__(self, monitor, tol, n_iter_no_change, restore_best):
         self.monitor, self.tol, self.patience = monitor, tol, n_iter_no_change
         self.restore_best = restore_best
+        self.reads_weights = restore_best      # else the rule reads the loss alone
         self.converged = False
 
     def on_train_begin(self, net, history):

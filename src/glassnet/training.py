@@ -188,23 +188,31 @@ class _Loop:
 
             self.bar = ProgressBar(epochs)
 
-    def _watched(self, epoch) -> bool:
-        """Whether anything reads the weights after ``epoch``."""
-        last = epoch == self.epochs - 1
-        return bool(self.callbacks) or (
-            self.validation is not None and (last or (epoch + 1) % self.validation_freq == 0)
-        ) or (self.checkpoint is not None and (last or (epoch + 1) % self.checkpoint_every == 0))
+    def _due(self, epoch, every: int) -> bool:
+        return epoch == self.epochs - 1 or (epoch + 1) % every == 0
+
+    def _weights_due(self, epoch) -> bool:
+        """Whether the weights are read after ``epoch``: validation or a checkpoint is due, or
+        a callback reads them."""
+        return (self.validation is not None and self._due(epoch, self.validation_freq)) or (
+            self.checkpoint is not None and self._due(epoch, self.checkpoint_every)) or (
+            self.callbacks_read_weights)
 
     def _span_end(self, start) -> int:
-        """The end of the next span: the first watched epoch, within the engine's span."""
+        """The end of the next span: the first epoch after which the weights are read, within
+        the engine's preferred span. Callbacks that read only the logs are handed a span's
+        epochs afterwards when the engine can rewind to where one of them stops; otherwise
+        they need every epoch."""
+        every_epoch = bool(self.callbacks) and not self.engine.can_rewind
         end = min(self.epochs, start + self.engine.preferred_span)
         for epoch in range(start, end):
-            if self._watched(epoch):
+            if every_epoch or self._weights_due(epoch):
                 return epoch + 1
         return end
 
     def run(self, start_epoch):
         net, engine, history, optimizer = self.net, self.engine, self.history, self.optimizer
+        self.callbacks_read_weights = any(cb.reads_weights for cb in self.callbacks)
         for cb in self.callbacks:
             cb.on_train_begin(net, history)
         if self.bar is not None:
@@ -218,33 +226,68 @@ class _Loop:
                 rates = [optimizer.schedule(e) for e in span]
                 result = engine.run(span, rates)
                 done = len(result.loss)
-                columns = self._record(span[:done], rates[:done], result)
-                if result.kept is not None:
-                    self._report(span[:done], columns, {})
+                finished = done == len(span)
+                columns = {"loss": list(result.loss)}
+                if result.accuracy is not None:
+                    columns["accuracy"] = list(result.accuracy)
+                columns["learning_rate"] = rates[:done]
+                val = {}
+                if finished and self._weights_due(end - 1):
+                    engine.sync()
+                    val = self._validate(end - 1)
+                stop_at = self._epoch_ends(span[:done], columns, val)
+                if stop_at is not None:
+                    if stop_at < done - 1 or not finished:
+                        # The engine ran past the epoch a callback stopped at: go back to it.
+                        engine.rewind(span[stop_at] + 1)
+                        optimizer.iterations -= done - 1 - stop_at
+                        optimizer.learning_rate = rates[stop_at]
+                        val = {}
+                    engine.sync()
+                    if self.checkpoint is not None:
+                        save_checkpoint(self.checkpoint, net, optimizer, span[stop_at], history)
+                    self._report(span[:stop_at + 1], columns, val)
+                    history.stopped_epoch = span[stop_at]
+                    break
+                self._report(span[:done], columns, val)
+                if not finished:
                     engine.sync()
                     raise _divergence_error(span[done], result.kept, rates[done])
-                epoch, stop, val = end, False, {}
-                if self._watched(end - 1):
-                    engine.sync()
-                    stop, val = self._look(end - 1)
-                self._report(span, columns, val)
-                if stop:
-                    history.stopped_epoch = end - 1
-                    break
+                if self.checkpoint is not None and self._due(end - 1, self.checkpoint_every):
+                    save_checkpoint(self.checkpoint, net, optimizer, end - 1, history)
+                epoch = end
             kept = engine.finish()
         engine.sync()
         if kept is not None:
             raise _divergence_error(history.epochs[-1], kept, optimizer.learning_rate)
 
-    def _record(self, span, rates, result) -> dict:
-        """Add the span's epochs to the history; return its columns."""
-        columns = {"loss": result.loss}
-        if result.accuracy is not None:
-            columns["accuracy"] = result.accuracy
-        columns["learning_rate"] = rates
-        if len(span):
-            self.history.extend(span, columns)
-        return columns
+    def _validate(self, epoch) -> dict:
+        """The validation metrics after ``epoch`` if they are due (the weights are synced)."""
+        if self.validation is None or not self._due(epoch, self.validation_freq):
+            return {}
+        return {f"val_{k}": v for k, v in self.net.compute_metrics(*self.validation).items()}
+
+    def _epoch_ends(self, span, columns, val) -> int | None:
+        """Record each epoch of ``span`` in the history (``val`` belongs to its last) and hand
+        it to the callbacks; the index of the epoch one of them stopped at, if any."""
+        history = self.history
+        if not self.callbacks:
+            history.extend(span, columns)
+            if val:
+                history.append_validation(span[-1], val)
+            return None
+        for i, epoch in enumerate(span):
+            logs = {key: values[i] for key, values in columns.items()}
+            history.extend(range(epoch, epoch + 1), {k: [v] for k, v in logs.items()})
+            if val and epoch == span[-1]:
+                history.append_validation(epoch, val)
+                logs.update(val)
+            stop = False
+            for cb in self.callbacks:
+                stop = bool(cb.on_epoch_end(epoch, logs, self.net, history)) or stop
+            if stop:
+                return i
+        return None
 
     def _report(self, span, columns, val):
         """Verbose lines and the progress bar for a span; ``val`` belongs to its last epoch."""
@@ -259,30 +302,9 @@ class _Loop:
                     print(f"epoch {epoch}: " + ", ".join(f"{k} {v:.6g}" for k, v in logs.items()),
                           flush=True)
         if self.bar is not None:
-            self.bar.update({k: v[-1] for k, v in columns.items() if k != "learning_rate"}
+            last = len(span) - 1
+            self.bar.update({k: v[last] for k, v in columns.items() if k != "learning_rate"}
                             | val, advance=len(span))
-
-    def _look(self, epoch) -> tuple[bool, dict]:
-        """Validation, callbacks and checkpoint after ``epoch``: whether to stop, and the
-        validation metrics measured."""
-        net, history = self.net, self.history
-        logs = {key: values[-1] for key, values in history.history.items()
-                if not key.startswith("val_")}
-        last = epoch == self.epochs - 1
-        val = {}
-        if self.validation is not None and (last or (epoch + 1) % self.validation_freq == 0):
-            val = {f"val_{k}": v for k, v in net.compute_metrics(*self.validation).items()}
-            for key, value in val.items():
-                history.history.setdefault(key, []).append(float(value))
-            history.val_epochs.append(epoch)
-            logs.update(val)
-        stop = False
-        for cb in self.callbacks:
-            stop = bool(cb.on_epoch_end(epoch, logs, net, history)) or stop
-        if self.checkpoint is not None and (last or stop
-                                            or (epoch + 1) % self.checkpoint_every == 0):
-            save_checkpoint(self.checkpoint, net, self.optimizer, epoch, history)
-        return stop, val
 
     def close(self):
         if self.bar is not None:

@@ -75,6 +75,9 @@ class Engine:
     name = ""
     #: how many epochs one ``run`` call should cover when nothing watches in between
     preferred_span = 256
+    #: whether ``rewind`` can go back to an epoch inside the last span (then callbacks that
+    #: read only the logs need not stop the engine every epoch)
+    can_rewind = False
 
     def refuses(self, plan: Plan) -> str | None:
         """Why this engine cannot compute ``plan``'s steps exactly, or None when it can."""
@@ -92,6 +95,11 @@ class Engine:
     def run(self, epochs: range, rates: Sequence[float]) -> Span:
         """Train the epochs ``epochs``, epoch ``epochs[i]`` at learning rate ``rates[i]``."""
         raise NotImplementedError
+
+    def rewind(self, epoch: int) -> None:
+        """Put back the weights the network had at the start of ``epoch``, an epoch of the last
+        span (or the one just after it). Only where ``can_rewind``."""
+        raise NotImplementedError(f"the {self.name} engine cannot rewind")
 
     def finish(self) -> str | None:
         """After the last epoch: weights that overflowed in the last step would only show at a

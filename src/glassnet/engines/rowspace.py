@@ -66,9 +66,13 @@ class RowSpaceEngine(Engine):
             else LayeredEngine()
         self.inner.start(inner_plan)
         self.preferred_span = self.inner.preferred_span
+        self.can_rewind = self.inner.can_rewind
 
     def run(self, epochs, rates):
         return self.inner.run(epochs, rates)
+
+    def rewind(self, epoch):
+        self.inner.rewind(epoch)
 
     def finish(self):
         return self.inner.finish()

@@ -252,6 +252,7 @@ class _Tape:
 
 class TapeEngine(Engine):
     name = "tape"
+    can_rewind = True
 
     def refuses(self, plan: Plan) -> str | None:
         if not plan.full_batch:
@@ -318,8 +319,12 @@ class TapeEngine(Engine):
             self.last_epoch = block[-1]
         return Span(losses_, accuracies if classify else None)
 
+    def rewind(self, epoch):
+        self._rewind(epoch)
+
     def _rewind(self, epoch):
-        """Put the weights of the start of ``epoch`` back into the tape."""
+        """Put the weights of the start of ``epoch`` back into the tape, replaying at most one
+        block of steps from the snapshot before it."""
         start, saved, rates = next(s for s in reversed(self.snapshots)
                                    if s[0] is not None and s[0] <= epoch)
         np.copyto(self.tape.theta, saved)
