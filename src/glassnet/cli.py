@@ -234,8 +234,10 @@ def predict(
     if shape:
         for path in inputs:
             x = datasets.load_image(path, (shape[0], shape[1]), channels=shape[2])
+            from glassnet.losses import class_indices
+
             p = net.predict_proba(x)[0]
-            k = int(p.argmax()) if len(p) > 1 else int(p[0] > 0.5)
+            k = int(class_indices(p[None, :])[0])
             conf = p[k] if len(p) > 1 else (p[0] if k == 1 else 1 - p[0])
             print(f"{path}: {classes[k]} (probability {conf:.3f})")
         return

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .losses import class_indices
+
 __all__ = ["loss_curve", "decision_boundary", "scatter", "image_predictions", "save"]
 
 
@@ -117,7 +119,7 @@ def image_predictions(model, images, labels=None, image_shape=None, class_names=
     flat = images.reshape(len(images), -1)[:max_images]
     shape = image_shape or images.shape[1:]
     proba = model.predict_proba(flat)
-    pred = proba.argmax(1) if proba.shape[1] > 1 else (proba[:, 0] > 0.5).astype(int)
+    pred = class_indices(proba)
     conf = proba.max(1) if proba.shape[1] > 1 else np.where(pred == 1, proba[:, 0],
                                                               1 - proba[:, 0])
     n = len(flat)
