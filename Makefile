@@ -41,6 +41,8 @@ bench-smoke: $(STAMP)
 fuzz: $(STAMP)
 	$(BIN)/python -m pip install --quiet "atheris>=2.3"
 	$(BIN)/python fuzz/fuzz_load.py -max_total_time=60
+	$(BIN)/python fuzz/fuzz_checkpoint.py -max_total_time=60
+	$(BIN)/python fuzz/fuzz_fields.py -max_total_time=60
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info src/*.egg-info .pytest_cache .ruff_cache

@@ -34,7 +34,11 @@ def check_positive_int(value, name: str) -> int:
 def check_number(value, name: str, low: float = 0.0, low_inclusive: bool = True,
                  high: float | None = None, high_inclusive: bool = False) -> float:
     """``value`` as a finite float in the given range (booleans refused)."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    try:
+        ok = isinstance(value, numbers.Real) and not isinstance(value, bool) \
+            and math.isfinite(value)
+    except OverflowError:          # an int too large for a float
+        ok = False
     if ok:
         ok = value >= low if low_inclusive else value > low
         if high is not None:
@@ -53,7 +57,8 @@ def check_dtype(dtype) -> np.dtype:
         resolved = np.dtype(dtype) if isinstance(dtype, (str, type, np.dtype)) else None
     except TypeError:
         resolved = None
-    if resolved not in DTYPES:
+    # `is None` first: NumPy compares None equal to float64.
+    if resolved is None or resolved not in DTYPES:
         raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
     return resolved
 
@@ -70,14 +75,19 @@ def check_X(X, dtype, n_features: int | None = None, name: str = "X") -> np.ndar
         arr = np.asarray(X)
     except Exception as exc:  # ragged lists and the like
         raise ValueError(f"{name} could not be read as an array: {exc}") from None
-    if arr.dtype.kind in "OUSV" or arr.dtype.kind == "c":
+    if arr.dtype.kind == "c" or (arr.dtype.kind == "O"
+                                 and any(isinstance(v, complex) for v in arr.flat)):
+        # Checked before any cast: NumPy would drop the imaginary part with only a warning.
+        raise TypeError(f"{name} must be real-valued; got complex numbers")
+    if arr.dtype.kind in "OUSV":
         try:
             arr = arr.astype(np.float64)
+        except OverflowError:
+            raise ValueError(f"{name} holds integers too large for a float (over about "
+                             "1.8e308); rescale them first") from None
         except (TypeError, ValueError):
             raise TypeError(f"{name} must hold numbers; got dtype {arr.dtype} with values that "
                             "are not numeric (encode categories as numbers first)") from None
-        if arr.dtype.kind == "c":
-            raise TypeError(f"{name} must be real-valued; got complex numbers")
     if arr.ndim == 1:
         raise ValueError(f"{name} must be 2-D, shape (n_samples, n_features); got a 1-D array "
                          f"of shape {arr.shape}: use {name}.reshape(-1, 1) for one feature or "

@@ -207,7 +207,7 @@ def _checked_rng_state(state, rng, what, damaged):
     """``state`` if ``rng``'s kind of generator accepts it (tried on a scratch generator)."""
     try:
         type(rng.bit_generator)().state = state
-    except (TypeError, ValueError, KeyError):
+    except (TypeError, ValueError, KeyError, OverflowError):
         raise damaged(f"its {what} state is unreadable") from None
     return state
 

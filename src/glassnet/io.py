@@ -60,40 +60,59 @@ def save(net: Network, path: str | os.PathLike, metadata: dict | None = None) ->
     return atomic_write_bytes(path, serialize(_tensors(net), header))
 
 
-def network_from_config(config: dict) -> Network:
-    """Rebuild an (unbuilt or built) ``Network`` from ``get_config()`` data."""
+def network_from_config(config: dict, build: bool = True) -> Network:
+    """Rebuild a ``Network`` from ``get_config()`` data; ``build=False`` leaves it without
+    buffers (nothing allocated) even when the config names an input size."""
     if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
         raise ModelFileError("the architecture in the file is malformed (no layer list)")
     try:
         layers = [from_config(c) for c in config["layers"]]
-        return Network(layers, input_dim=config.get("input_dim"), loss=config.get("loss"),
-                       dtype=config.get("dtype", "float64"), seed=0)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        net = Network(layers, loss=config.get("loss"), dtype=config.get("dtype", "float64"),
+                      seed=0)
+        if build and config.get("input_dim") is not None:
+            net.build(config["input_dim"])
+        return net
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         raise ModelFileError(f"the architecture in the file is invalid: {exc}") from None
 
 
+def _expected_shapes(net: Network, input_dim: int) -> dict[str, tuple[int, ...]]:
+    """The tensor shapes the architecture needs, computed without allocating anything."""
+    shapes, n_in = {}, input_dim
+    for i, layer in enumerate(net.layers):
+        for name, shape in layer.param_shapes(n_in):
+            shapes[f"layers.{i}.{name}"] = shape
+        n_in = layer.output_dim(n_in)
+    return shapes
+
+
 def load(path: str | os.PathLike) -> Network:
-    """Load a network saved by ``save``. Never runs code from the file."""
+    """Load a network saved by ``save``. Never runs code from the file, and allocates nothing
+    before the tensors in the file are known to fit the architecture it describes."""
     metadata, tensors = read_model_file(path)
     check_version(metadata, path)
-    net = network_from_config(json_field(metadata, "glassnet.config", path))
-    if not net.built:
-        raise ModelFileError(f"{str(path)!r} holds no input size for its network")
-    expected = _tensors(net)
+    config = json_field(metadata, "glassnet.config", path)
+    net = network_from_config(config, build=False)
+    input_dim = config.get("input_dim")
+    if isinstance(input_dim, bool) or not isinstance(input_dim, int) or input_dim < 1:
+        raise ModelFileError(f"{str(path)!r} holds no valid input size for its network "
+                             f"(input_dim {input_dim!r})")
+    expected = _expected_shapes(net, input_dim)
     if set(tensors) != set(expected):
         missing, extra = set(expected) - set(tensors), set(tensors) - set(expected)
         raise ModelFileError(f"{str(path)!r} does not match its own architecture: missing "
                              f"tensors {sorted(missing)}, unexpected {sorted(extra)}")
-    for name, target in expected.items():
+    for name, shape in expected.items():
         value = tensors[name]
-        if value.shape != target.shape:
+        if value.shape != shape:
             raise ModelFileError(f"{str(path)!r}: tensor {name} has shape {value.shape} but the "
-                                 f"architecture needs {target.shape}")
+                                 f"architecture needs {shape}")
         if value.dtype != net.dtype:
             raise ModelFileError(f"{str(path)!r}: tensor {name} is {value.dtype} but the "
                                  f"network is {net.dtype}")
         if not np.all(np.isfinite(value)):
             raise ModelFileError(f"{str(path)!r}: tensor {name} contains NaN or infinity")
+    net.build(input_dim)
     for i, (layer, slices) in enumerate(zip(net.layers, net.param_slices)):
         for name in slices:
             getattr(layer, name)[...] = tensors[f"layers.{i}.{name}"]

@@ -216,6 +216,9 @@ class Dropout(Layer):
 
 def from_config(config: dict) -> Layer:
     """Rebuild a layer from ``get_config()`` output (plain data, no code)."""
+    if not isinstance(config, dict):
+        raise ValueError(f"a layer must be described by an object with a 'type', got "
+                         f"{type(config).__name__}")
     kind = config.get("type")
     if kind == "Dense":
         return Dense(config["units"], activation=config["activation"], init=config.get("init"))

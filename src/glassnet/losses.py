@@ -80,7 +80,9 @@ def _weights_and_norm(sample_weight, n):
     """Per-sample weights as a column, and the denominator of the average."""
     if sample_weight is None:
         return None, n
-    return sample_weight[:, None], float(sample_weight.sum())
+    total = float(sample_weight.sum())
+    # A batch whose samples all weigh 0 contributes nothing: loss and gradient 0, not 0 / 0.
+    return sample_weight[:, None], total if total > 0 else 1.0
 
 
 def _weighted_mean_grad(grad, w, norm, scale):

@@ -136,7 +136,24 @@ class _BaseNeuralNet(BaseEstimator):
                              f"{len(sizes)} layers; give one activation per hidden layer")
         return sizes, acts
 
+    def _architecture(self) -> dict:
+        """What the fitted network is made of; warm_start and partial_fit continue it only
+        while these parameters are unchanged."""
+        sizes, acts = self._hidden()
+        return {"hidden_layer_sizes": tuple(int(s) for s in sizes), "activation": tuple(acts),
+                "dropout": self.dropout, "dtype": self.dtype}
+
+    def _check_same_architecture(self):
+        changed = {k: (v, self._fitted_architecture[k]) for k, v in self._architecture().items()
+                   if v != self._fitted_architecture[k]}
+        if changed:
+            what = "; ".join(f"{k} is {new!r}, the network was fitted with {old!r}"
+                             for k, (new, old) in changed.items())
+            raise ValueError(f"warm_start and partial_fit continue the fitted network, but {what}."
+                             " Set warm_start=False (or make a new estimator) to fit a new one")
+
     def _make_network(self, n_features, n_outputs, head):
+        self._fitted_architecture = self._architecture()
         sizes, acts = self._hidden()
         layers = []
         for size, act in zip(sizes, acts):
@@ -301,6 +318,8 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
 
     def _fit(self, X, y, sample_weight, incremental, classes=None):
         first = not (incremental or self.warm_start) or not hasattr(self, "network_")
+        if not first:
+            self._check_same_architecture()
         X, y = validate_data(self, X, y, reset=first, multi_output=True,
                              dtype=np.dtype(self.dtype).type)
         targets = self._encode(y, classes=classes, reset=first)
@@ -373,6 +392,8 @@ class NeuralNetRegressor(RegressorMixin, _BaseNeuralNet):
 
     def _fit(self, X, y, sample_weight, incremental):
         first = not (incremental or self.warm_start) or not hasattr(self, "network_")
+        if not first:
+            self._check_same_architecture()
         X, y = validate_data(self, X, y, reset=first, multi_output=True, y_numeric=True,
                              dtype=np.dtype(self.dtype).type)
         y = np.asarray(y, dtype=X.dtype)

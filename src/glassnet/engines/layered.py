@@ -86,7 +86,7 @@ class LayeredEngine(Engine):
             if not math.isfinite(loss):
                 return self._diverged(epoch, first_batch=start == 0)
             weight = len(Xb) if wb is None else float(wb.sum())
-            if plan.l2:
+            if plan.l2 and weight > 0:      # a batch of zero weight has no loss to penalise
                 W, dW = params[:net.n_weights], grads[:net.n_weights]
                 loss += 0.5 * plan.l2 * float(W @ W) / weight
                 dW += (plan.l2 * scale / weight) * W
