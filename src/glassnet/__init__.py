@@ -14,12 +14,12 @@ from .layers import Dense, Dropout
 from .network import Network
 from .optimizers import SGD, Adam, AdamW, RMSprop
 
-__version__ = "0.1.0"
+from .version import VERSION as __version__
 
 __all__ = [
     "Network", "Dense", "Dropout", "SGD", "RMSprop", "Adam", "AdamW", "gradcheck",
     "activations", "initializers", "losses", "optimizers", "schedules", "save", "load",
-    "DivergenceError", "ModelFileError", "__version__",
+    "DivergenceError", "ModelFileError", "export_onnx", "__version__",
 ]
 
 
@@ -29,12 +29,16 @@ def __getattr__(name):
         from . import io
 
         return getattr(io, name)
+    if name == "export_onnx":
+        from .export import export_onnx
+
+        return export_onnx
     if name in ("DivergenceError", "ModelFileError"):
         from . import errors
 
         return getattr(errors, name)
     if name in ("training", "datasets", "plotting", "sklearn", "io", "callbacks", "engines",
-                "checkpoints", "errors", "tutorials"):
+                "checkpoints", "errors", "tutorials", "export"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)

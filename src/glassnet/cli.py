@@ -22,9 +22,17 @@ class CLIError(Exception):
 
 
 def _console():
+    """Rich output that never interprets what it prints: file names, CSV headers, class names
+    and model metadata are untrusted text, so markup (``[link=...]``) and highlighting are off
+    and control characters (terminal escapes) are shown, not sent."""
     from rich.console import Console
 
-    return Console()
+    return Console(markup=False, highlight=False, emoji=False)
+
+
+def _plain(value) -> str:
+    """``value`` as one line of visible text: control characters become ``\\xNN``."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in str(value))
 
 
 def _parse_layers(text: str) -> list[int]:
@@ -101,7 +109,7 @@ def train(
     head = gn.Dense(1, "sigmoid") if len(classes) == 2 else gn.Dense(len(classes), "softmax")
     net = gn.Network(net_layers + [head], input_dim=ds.n_features, seed=seed, dtype=dtype)
     opt = optimizers.get(optimizer, learning_rate=learning_rate)
-    console.print(f"[bold]glassnet[/bold] {ds.name}: {len(ds.X_train)} train / {len(ds.X_test)} "
+    console.print(f"glassnet {_plain(ds.name)}: {len(ds.X_train)} train / {len(ds.X_test)} "
                   f"test samples, {ds.n_features} features, {len(classes)} classes; "
                   f"network {ds.n_features}-{'-'.join(map(str, hidden + [head.units]))}, "
                   f"{net.n_params} parameters")
@@ -149,7 +157,8 @@ def train(
     console.print(f"train accuracy: {train_acc:.4f}")
     console.print(f"test accuracy: {test_acc:.4f} (test error {1 - test_acc:.2%})")
     console.print(f"trained {epochs} epochs in {seconds:.2f} s, peak memory {peak:.0f} MB; "
-                  f"wrote {out}/: " + ", ".join(sorted(p.name for p in out.iterdir())))
+                  f"wrote {_plain(out)}/: "
+                  + ", ".join(sorted(_plain(p.name) for p in out.iterdir())))
 
 
 def _load_model(path: Path):
@@ -202,16 +211,16 @@ def evaluate(
     table = Table(title="confusion matrix (rows: true, columns: predicted)")
     table.add_column("")
     for c in classes:
-        table.add_column(str(c), justify="right")
+        table.add_column(_plain(c), justify="right")
     for c, row in zip(classes, cm):
-        table.add_row(str(c), *map(str, row))
+        table.add_row(_plain(c), *map(str, row))
     console.print(table)
     p, r, f, s = precision_recall_fscore_support(y_idx, pred, labels=labels, zero_division=0)
     t2 = Table(title="per class")
     for col in ("class", "precision", "recall", "f1", "support"):
         t2.add_column(col, justify="right")
     for i, c in enumerate(classes):
-        t2.add_row(str(c), f"{p[i]:.3f}", f"{r[i]:.3f}", f"{f[i]:.3f}", str(s[i]))
+        t2.add_row(_plain(c), f"{p[i]:.3f}", f"{r[i]:.3f}", f"{f[i]:.3f}", str(s[i]))
     console.print(t2)
 
 
@@ -346,13 +355,29 @@ def reproduce(
 
 
 @app.command()
+def export(
+    model: Annotated[Path, typer.Argument(help="A model.safetensors file.")],
+    output: Annotated[Path, typer.Argument(help="The .onnx file to write.")],
+    dtype: Annotated[str | None, typer.Option(help="float32 or float64 (default: the "
+                                              "model's).")] = None,
+    opset: Annotated[int, typer.Option(help="ONNX opset (13 or newer).")] = 17,
+):
+    """Export a model to ONNX, for onnxruntime and every runtime that reads ONNX."""
+    from glassnet.export import export_onnx
+
+    net, _ = _load_model(model)
+    path = export_onnx(net, output, dtype=dtype, opset=opset)
+    print(f"wrote {_plain(path)} (opset {opset}; inputs X [N, {net.input_dim}])")
+
+
+@app.command()
 def info(model: Annotated[Path, typer.Argument(help="A model.safetensors file.")]):
     """Architecture, parameters per layer, dtype and training metadata of a model file."""
     from rich.table import Table
 
     net, meta = _load_model(model)
     console = _console()
-    table = Table(title=f"{model}: input {net.input_dim} features, loss {net.loss.name}, "
+    table = Table(title=f"{_plain(model)}: input {net.input_dim} features, loss {net.loss.name}, "
                         f"dtype {net.dtype.name}")
     for col in ("#", "layer", "output", "parameters"):
         table.add_column(col, justify="right" if col != "layer" else "left")
@@ -361,7 +386,7 @@ def info(model: Annotated[Path, typer.Argument(help="A model.safetensors file.")
     table.add_row("", "total", "", f"{net.n_params:,}")
     console.print(table)
     for key, value in meta.items():
-        console.print(f"{key}: {value}")
+        console.print(f"{_plain(key)}: {_plain(value)}")
 
 
 def main() -> None:
@@ -371,7 +396,7 @@ def main() -> None:
 
     try:
         app()
-    except (CLIError, ValueError, TypeError, ModelFileError, OSError) as exc:
+    except (CLIError, ValueError, TypeError, ModelFileError, OSError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)
 

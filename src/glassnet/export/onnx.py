@@ -1,0 +1,265 @@
+"""ONNX export: a glassnet network (or a fitted estimator, or a scaler + estimator pipeline) as
+an ONNX graph that onnxruntime, a C++ service, a phone or a browser can run.
+
+The graph follows what skl2onnx writes for scikit-learn's MLPs with ``zipmap=False``, so tools
+that consume those work unchanged:
+
+- input ``X``, shape ``[N, n_features]``;
+- a classifier: ``label`` (``[N]``, the class labels themselves: int64 indices, or the
+  estimator's labels when they are strings or other integers) and ``probabilities``
+  (``[N, n_classes]``; two columns for a sigmoid head, as ``predict_proba`` gives);
+  multi-label: ``label`` ``[N, n_labels]`` of 0/1 and ``probabilities``;
+- a regressor (any other head): ``variable``, ``[N, n_outputs]``.
+
+Each ``Dense`` layer is one ``Gemm`` and its activation; Dropout layers vanish (inference is
+the identity); GELU and SiLU, which opset 17 lacks, are built from primitive ops with the same
+formulas as ``glassnet.activations``. The opset and IR version are set explicitly, so older
+runtimes load the file, and the model's classes, feature names and glassnet version go into
+``metadata_props``. Needs the ``onnx`` package (``pip install glassnet[onnx]``); glassnet
+never needs it to train or predict.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["export_onnx", "to_onnx"]
+
+#: the oldest opset whose Softmax works along one axis (13) and the default
+MIN_OPSET, DEFAULT_OPSET = 13, 17
+
+
+def export_onnx(model, path: str | os.PathLike, *, dtype=None, opset: int = DEFAULT_OPSET,
+                feature_names=None) -> Path:
+    """Write ``model`` to ``path`` as ONNX and return the path.
+
+    ``model``: a built ``Network``, a fitted ``NeuralNetClassifier`` / ``NeuralNetRegressor``,
+    or a scikit-learn ``Pipeline`` of ``StandardScaler`` / ``MinMaxScaler`` steps and one of
+    them. ``dtype``: ``"float32"`` or ``"float64"`` for the input and the arithmetic (default:
+    the network's). The file passes ``onnx.checker.check_model(full_check=True)``.
+    """
+    from ..checkpoints import atomic_write_bytes
+
+    proto = to_onnx(model, dtype=dtype, opset=opset, feature_names=feature_names)
+    return atomic_write_bytes(path, proto.SerializeToString())
+
+
+def to_onnx(model, *, dtype=None, opset: int = DEFAULT_OPSET, feature_names=None):
+    """The ``onnx.ModelProto`` that ``export_onnx`` writes, checked."""
+    try:
+        import onnx
+    except ImportError:
+        raise ImportError("ONNX export needs the onnx package: pip install 'glassnet[onnx]'") \
+            from None
+    from .._checks import check_dtype, check_int
+    from ..version import VERSION
+
+    opset = check_int(opset, "opset", low=MIN_OPSET)
+    scalers, estimator = _split_pipeline(model)
+    net, kind, classes = _describe(estimator)
+    if not net.built:
+        raise ValueError("cannot export a network that is not built: fit it first")
+    dtype = net.dtype if dtype is None else check_dtype(dtype)
+    builder = _Graph(dtype)
+    x = "X"
+    for scaler in scalers:
+        x = builder.scaler(x, scaler)
+    for i, layer in enumerate(net.layers):
+        if hasattr(layer, "W"):              # Dense; Dropout is the identity at inference
+            x = builder.dense(x, layer, i)
+    outputs = builder.outputs(x, kind, classes, net.output_dim)
+
+    elem = builder.elem
+    graph = onnx.helper.make_graph(
+        builder.nodes, "glassnet",
+        [onnx.helper.make_tensor_value_info("X", elem, ["N", net.input_dim])],
+        outputs, builder.initializers)
+    proto = onnx.helper.make_model(graph, producer_name="glassnet", producer_version=VERSION,
+                                   opset_imports=[onnx.helper.make_opsetid("", opset)],
+                                   ir_version=_ir_version(opset))
+    names = feature_names if feature_names is not None else \
+        getattr(estimator, "feature_names_in_", None)
+    if names is None and scalers:
+        names = getattr(scalers[0], "feature_names_in_", None)
+    meta = {"glassnet_version": VERSION, "kind": kind,
+            "architecture": json.dumps(net.get_config())}
+    if classes is not None:
+        meta["classes"] = json.dumps(_plain_list(classes))
+    if names is not None:
+        meta["feature_names"] = json.dumps([str(n) for n in names])
+    onnx.helper.set_model_props(proto, meta)
+    onnx.checker.check_model(proto, full_check=True)
+    return proto
+
+
+def _ir_version(opset: int) -> int:
+    """The IR version that came with ``opset``: the oldest a runtime for that opset reads."""
+    import onnx
+
+    versions = [ir for _, ir, ops, *_ in onnx.helper.VERSION_TABLE if ops >= opset]
+    return min(versions) if versions else onnx.IR_VERSION
+
+
+def _plain_list(values):
+    return [v.item() if hasattr(v, "item") else v for v in np.asarray(values).tolist()]
+
+
+def _split_pipeline(model):
+    """``(scalers, estimator)`` from a Pipeline of scalers and one glassnet model."""
+    steps = getattr(model, "steps", None)
+    if steps is None:
+        return [], model
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+    *first, (_, last) = steps
+    scalers = [step for _, step in first if step != "passthrough" and step is not None]
+    for step in scalers:
+        if not isinstance(step, (StandardScaler, MinMaxScaler)):
+            raise TypeError(f"a pipeline step {type(step).__name__} cannot be exported: only "
+                            "StandardScaler and MinMaxScaler before the glassnet estimator")
+    return scalers, last
+
+
+def _describe(model):
+    """``(network, kind, classes)``: kind is "classifier", "multilabel" or "regressor";
+    classes are the labels ``label`` gives (None for class indices or a regressor)."""
+    from ..network import Network
+
+    if isinstance(model, Network):
+        head = model.layers[-1].activation.name
+        if head not in ("sigmoid", "softmax"):
+            return model, "regressor", None
+        if head == "sigmoid" and model.output_dim > 1:
+            return model, "multilabel", None
+        classes = (getattr(model, "metadata", None) or {}).get("classes")
+        return model, "classifier", classes
+    net = getattr(model, "network_", None)
+    if net is None:
+        raise TypeError(f"cannot export {type(model).__name__}: pass a glassnet Network, a "
+                        "fitted NeuralNetClassifier or NeuralNetRegressor, or a Pipeline "
+                        "ending in one")
+    if not hasattr(model, "classes_"):
+        return net, "regressor", None
+    if getattr(model, "_multilabel", False):
+        return net, "multilabel", None
+    classes = model.classes_
+    if classes.dtype.kind in "iu" and np.array_equal(classes, np.arange(len(classes))):
+        classes = None              # the indices are the labels
+    return net, "classifier", classes
+
+
+class _Graph:
+    """Nodes and initialisers, with fresh names."""
+
+    def __init__(self, dtype):
+        import onnx
+
+        self.onnx, self.dtype = onnx, np.dtype(dtype)
+        self.elem = onnx.helper.np_dtype_to_tensor_dtype(self.dtype)
+        self.nodes, self.initializers, self._count = [], [], 0
+
+    def name(self, stem):
+        self._count += 1
+        return f"{stem}_{self._count}"
+
+    def const(self, value, stem, dtype=None):
+        array = np.asarray(value, dtype=self.dtype if dtype is None else dtype)
+        name = self.name(stem)
+        self.initializers.append(self.onnx.numpy_helper.from_array(array, name))
+        return name
+
+    def node(self, op, inputs, stem=None, output=None, **attrs):
+        output = output or self.name(stem or op.lower())
+        self.nodes.append(self.onnx.helper.make_node(op, inputs, [output], **attrs))
+        return output
+
+    # -------------------------------------------------------------- layers
+    def scaler(self, x, scaler):
+        """StandardScaler: (x - mean) / scale; MinMaxScaler: x * scale + min."""
+        if hasattr(scaler, "data_min_"):
+            x = self.node("Mul", [x, self.const(scaler.scale_, "minmax_scale")])
+            return self.node("Add", [x, self.const(scaler.min_, "minmax_min")], "scaled")
+        if getattr(scaler, "mean_", None) is not None:
+            x = self.node("Sub", [x, self.const(scaler.mean_, "mean")])
+        if getattr(scaler, "scale_", None) is not None:
+            x = self.node("Div", [x, self.const(scaler.scale_, "scale")], "scaled")
+        return x
+
+    def dense(self, x, layer, index):
+        """Z = X @ W + b (one Gemm), then the activation."""
+        z = self.node("Gemm", [x, self.const(layer.W, f"W{index}"),
+                               self.const(layer.b, f"b{index}")], f"Z{index}")
+        return self.activation(z, layer.activation, index)
+
+    def activation(self, z, act, index):
+        name, out = act.name, f"A{index}"
+        if name == "identity":
+            return z
+        if name in ("relu", "sigmoid", "tanh"):
+            return self.node({"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh"}[name], [z],
+                             output=self.name(out))
+        if name == "softmax":
+            return self.node("Softmax", [z], output=self.name(out), axis=-1)
+        if name == "leaky_relu":     # max(z, a z), as glassnet computes it
+            scaled = self.node("Mul", [z, self.const(act.negative_slope, "slope")])
+            return self.node("Max", [z, scaled], output=self.name(out))
+        if name == "elu":            # z > 0 ? z : alpha (exp(min(z, 0)) - 1)
+            negative = self.node("Min", [z, self.const(0.0, "zero")])
+            negative = self.node("Sub", [self.node("Exp", [negative]), self.const(1.0, "one")])
+            negative = self.node("Mul", [negative, self.const(act.alpha, "alpha")])
+            positive = self.node("Greater", [z, self.const(0.0, "zero")])
+            return self.node("Where", [positive, z, negative], output=self.name(out))
+        if name == "gelu":           # 0.5 z (1 + tanh(sqrt(2/pi) (z + 0.044715 z^3)))
+            cube = self.node("Mul", [self.node("Mul", [z, z]), z])
+            inner = self.node("Add", [z, self.node("Mul", [cube, self.const(0.044715, "c")])])
+            inner = self.node("Mul", [inner, self.const(math.sqrt(2 / math.pi), "k")])
+            gate = self.node("Add", [self.node("Tanh", [inner]), self.const(1.0, "one")])
+            half = self.node("Mul", [z, self.const(0.5, "half")])
+            return self.node("Mul", [half, gate], output=self.name(out))
+        if name == "silu":           # z sigmoid(z)
+            return self.node("Mul", [z, self.node("Sigmoid", [z])], output=self.name(out))
+        raise TypeError(f"activation {act!r} has no ONNX form; export supports glassnet's own "
+                        "activations")
+
+    # -------------------------------------------------------------- outputs
+    def outputs(self, p, kind, classes, n_out):
+        helper, elem = self.onnx.helper, self.elem
+        if kind == "regressor":
+            self.node("Identity", [p], output="variable")
+            return [helper.make_tensor_value_info("variable", elem, ["N", n_out])]
+        if kind == "multilabel":
+            self.node("Identity", [p], output="probabilities")
+            above = self.node("Greater", [p, self.const(0.5, "threshold")])
+            self.node("Cast", [above], output="label", to=self.onnx.TensorProto.INT64)
+            return [helper.make_tensor_value_info("label", self.onnx.TensorProto.INT64,
+                                                  ["N", n_out]),
+                    helper.make_tensor_value_info("probabilities", elem, ["N", n_out])]
+        n_classes = 2 if n_out == 1 else n_out
+        if n_out == 1:               # [1 - p, p], as predict_proba gives
+            complement = self.node("Sub", [self.const(1.0, "one"), p])
+            self.node("Concat", [complement, p], output="probabilities", axis=1)
+        else:
+            self.node("Identity", [p], output="probabilities")
+        # ArgMax keeps the first maximum: p = 0.5 is class 0, as p > 0.5 decides in glassnet.
+        index = self.node("ArgMax", ["probabilities"], "index", axis=1, keepdims=0)
+        label_type = self.onnx.TensorProto.INT64
+        if classes is None:
+            self.node("Identity", [index], output="label")
+        else:
+            classes = np.asarray(classes)
+            if classes.dtype.kind in "iub":
+                table = self.const(classes.astype(np.int64), "classes", np.int64)
+            elif classes.dtype.kind == "f":
+                table = self.const(classes, "classes", np.float64)
+                label_type = self.onnx.TensorProto.DOUBLE
+            else:
+                table = self.const(classes.astype(str).astype(object), "classes", object)
+                label_type = self.onnx.TensorProto.STRING
+            self.node("Gather", [table, index], output="label", axis=0)
+        return [helper.make_tensor_value_info("label", label_type, ["N"]),
+                helper.make_tensor_value_info("probabilities", elem, ["N", n_classes])]

@@ -1,0 +1,149 @@
+"""ONNX export against glassnet itself, run in onnxruntime: random networks drawn by
+hypothesis (every activation, every kind of head, both dtypes, dropout, scaling) and fitted
+estimators with string labels."""
+
+import json
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import glassnet as gn
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import MinMaxScaler, StandardScaler  # noqa: E402
+
+from glassnet.sklearn import NeuralNetClassifier, NeuralNetRegressor  # noqa: E402
+
+HIDDEN = [a for a in gn.activations.NAMES if a != "softmax"]
+HEADS = {"binary": ("sigmoid", 1), "multiclass": ("softmax", 4), "multilabel": ("sigmoid", 3),
+         "regression": ("identity", 2)}
+TOL = {"float32": 1e-5, "float64": 1e-10}
+
+
+def run(proto_or_path, X):
+    data = proto_or_path.SerializeToString() if hasattr(proto_or_path, "SerializeToString") \
+        else str(proto_or_path)
+    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    return dict(zip(names, session.run(None, {"X": X})))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(hidden=st.lists(st.tuples(st.integers(1, 9), st.sampled_from(HIDDEN),
+                                 st.sampled_from([0.0, 0.3])), min_size=0, max_size=3),
+       head=st.sampled_from(sorted(HEADS)), dtype=st.sampled_from(["float32", "float64"]),
+       seed=st.integers(0, 2 ** 16), n_features=st.integers(1, 6))
+def test_random_networks_run_in_onnxruntime_as_in_glassnet(hidden, head, dtype, seed,
+                                                            n_features):
+    layers = []
+    for units, activation, dropout in hidden:
+        layers.append(gn.Dense(units, activation))
+        if dropout:
+            layers.append(gn.Dropout(dropout))
+    activation, n_out = HEADS[head]
+    net = gn.Network(layers + [gn.Dense(n_out, activation)], input_dim=n_features, seed=seed,
+                     dtype=dtype)
+    X = (np.random.default_rng(seed).normal(size=(17, n_features)) * 3).astype(dtype)
+    out = run(gn.export.to_onnx(net), X)
+    expected = net.predict_proba(X)
+    if head == "regression":
+        assert set(out) == {"variable"}
+        np.testing.assert_allclose(out["variable"], expected, rtol=TOL[dtype], atol=TOL[dtype])
+        return
+    assert list(out) == ["label", "probabilities"]
+    if head == "binary":
+        expected = np.hstack([1 - expected, expected])
+    assert out["probabilities"].dtype == np.dtype(dtype)
+    np.testing.assert_allclose(out["probabilities"], expected, rtol=TOL[dtype], atol=TOL[dtype])
+    np.testing.assert_array_equal(out["label"], net.predict(X))
+
+
+@pytest.mark.parametrize("scaler", [StandardScaler, MinMaxScaler])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_fitted_pipeline_with_string_labels_exports_its_scaler_and_classes(scaler, dtype):
+    rng = np.random.default_rng(0)
+    X = rng.normal(loc=5, scale=[1, 10, 100], size=(120, 3))
+    y = np.array(["cat", "dog", "emu"])[(X[:, 0] > 5).astype(int) + (X[:, 1] > 5)]
+    model = make_pipeline(scaler(), NeuralNetClassifier(
+        hidden_layer_sizes=(8, 6), activation=["gelu", "elu"], dropout=0.1, max_iter=60,
+        random_state=0, dtype=dtype))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X, y)
+    proto = gn.export.to_onnx(model)
+    out = run(proto, X.astype(dtype))
+    np.testing.assert_allclose(out["probabilities"], model.predict_proba(X),
+                               rtol=TOL[dtype], atol=TOL[dtype])
+    np.testing.assert_array_equal(out["label"], model.predict(X))
+    meta = {p.key: p.value for p in proto.metadata_props}
+    assert json.loads(meta["classes"]) == ["cat", "dog", "emu"]
+    assert meta["glassnet_version"] == gn.__version__
+
+
+def test_binary_estimator_with_integer_labels_and_a_regressor(tmp_path):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(80, 2))
+    y = np.where(X[:, 0] > 0, 7, -3)                       # labels that are not indices
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = NeuralNetClassifier(hidden_layer_sizes=(5,), max_iter=50, random_state=0).fit(X, y)
+        reg = NeuralNetRegressor(hidden_layer_sizes=(5,), max_iter=50, random_state=0).fit(
+            X, np.c_[X[:, 0], X[:, 1] ** 2])
+    out = run(gn.export_onnx(clf, tmp_path / "clf.onnx"), X)
+    assert out["label"].dtype == np.int64
+    np.testing.assert_array_equal(out["label"], clf.predict(X))
+    np.testing.assert_allclose(out["probabilities"], clf.predict_proba(X), rtol=1e-10)
+    out = run(gn.export_onnx(reg, tmp_path / "reg.onnx"), X)
+    np.testing.assert_allclose(out["variable"], reg.predict(X), rtol=1e-10, atol=1e-12)
+
+
+def test_multilabel_estimator_exports_0_1_labels():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(60, 3))
+    Y = np.c_[X[:, 0] > 0, X[:, 1] > 0, X[:, 0] + X[:, 2] > 0].astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = NeuralNetClassifier(hidden_layer_sizes=(6,), max_iter=40, random_state=0).fit(X, Y)
+    out = run(gn.export.to_onnx(clf), X)
+    np.testing.assert_array_equal(out["label"], clf.predict(X))
+    np.testing.assert_allclose(out["probabilities"], clf.predict_proba(X), rtol=1e-10)
+
+
+@pytest.mark.parametrize("opset", [13, 17, 21])
+def test_opset_and_ir_version_are_set_for_older_runtimes_and_the_checker_passes(opset):
+    net = gn.Network([gn.Dense(3, "silu"), gn.Dense(1, "sigmoid")], input_dim=2, seed=0)
+    proto = gn.export.to_onnx(net, opset=opset)
+    assert proto.opset_import[0].version == opset
+    assert proto.ir_version == {13: 7, 17: 8, 21: 10}[opset]
+    onnx.checker.check_model(proto, full_check=True)
+    assert not any(node.op_type == "Dropout" for node in proto.graph.node)
+
+
+def test_export_refuses_what_it_cannot_represent():
+    with pytest.raises(ValueError, match="not built"):
+        gn.export.to_onnx(gn.Network([gn.Dense(1)], seed=0))
+    with pytest.raises(TypeError, match="cannot export"):
+        gn.export.to_onnx(object())
+    with pytest.raises(ValueError, match="opset must be an integer >= 13"):
+        gn.export.to_onnx(gn.Network([gn.Dense(1)], input_dim=2, seed=0), opset=11)
+
+
+def test_the_command_exports_a_saved_model(tmp_path):
+    net = gn.Network([gn.Dense(4, "relu"), gn.Dense(3, "softmax")], input_dim=2, seed=3)
+    gn.save(net, tmp_path / "m.safetensors", {"classes": ["a", "b", "c"]})
+    result = subprocess.run([sys.executable, "-m", "glassnet", "export",
+                             str(tmp_path / "m.safetensors"), str(tmp_path / "m.onnx"),
+                             "--dtype", "float32"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    X = np.random.default_rng(0).normal(size=(9, 2)).astype(np.float32)
+    out = run(tmp_path / "m.onnx", X)
+    np.testing.assert_array_equal(out["label"], np.array(["a", "b", "c"])[net.predict(X)])
+    np.testing.assert_allclose(out["probabilities"], net.predict_proba(X), rtol=1e-5, atol=1e-6)
