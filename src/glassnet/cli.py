@@ -1,4 +1,4 @@
-"""The ``glassnet`` command: train, evaluate, predict, gradcheck, reproduce, info.
+"""The ``glassnet`` command: train, evaluate, predict, export, gradcheck, reproduce, info.
 
 Every error a user can cause (a missing file, a bad option, data of the wrong shape) prints
 one line, ``error: ...``, and exits with status 1; no traceback.
