@@ -13,8 +13,9 @@ from .gradcheck import gradcheck
 from .layers import Dense, Dropout
 from .network import Network
 from .optimizers import SGD, Adam, AdamW, RMSprop
+from .version import VERSION
 
-from .version import VERSION as __version__
+__version__ = VERSION
 
 __all__ = [
     "Network", "Dense", "Dropout", "SGD", "RMSprop", "Adam", "AdamW", "gradcheck",
@@ -38,7 +39,8 @@ def __getattr__(name):
 
         return getattr(errors, name)
     if name in ("training", "datasets", "plotting", "sklearn", "io", "callbacks", "engines",
-                "checkpoints", "errors", "tutorials", "export"):
+                "checkpoints", "errors", "tutorials", "export", "explain", "diagnostics",
+                "notebook"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)

@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+import sys
+import warnings
 
 import numpy as np
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
 #: the dtypes a network trains in
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -135,3 +140,12 @@ def check_sample_weight(sample_weight, n_samples: int, dtype):
     if w.sum() <= 0:
         raise ValueError("sample_weight sums to zero: at least one sample needs a positive weight")
     return w
+
+
+def warn_user(message: str, category: type[Warning]) -> None:
+    """``warnings.warn`` pointing at the first caller outside glassnet (the user's line), not
+    at the glassnet source line that noticed the problem."""
+    frame, level = sys._getframe(1), 2      # stacklevel 2 is the caller of warn_user
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)

@@ -84,6 +84,24 @@ class History:
         last = {k: round(v[-1], 6) for k, v in self.history.items() if v}
         return f"History(epochs={len(self)}, last={last})"
 
+    def _repr_png_(self) -> bytes | None:
+        """The loss curve, for notebooks."""
+        if not self.history.get("loss"):
+            return None
+        from .plotting import loss_curve, to_png
+
+        return to_png(loss_curve(self, title=f"loss over {len(self)} epochs"))
+
+    def _repr_html_(self) -> str:
+        import base64
+        import html
+
+        last = ", ".join(f"{html.escape(k)} {v[-1]:.4g}" for k, v in self.history.items() if v)
+        png = self._repr_png_()
+        image = "" if png is None else \
+            f'<br><img src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+        return f"<div><b>History</b>: {len(self)} epochs ({last}){image}</div>"
+
 
 class Callback:
     """Hooks into the loop. ``on_epoch_end`` returning True stops training.

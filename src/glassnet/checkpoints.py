@@ -14,15 +14,14 @@ the target: a crash at any moment leaves the old file or the new one, never half
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from ._files import atomic_write_bytes
 from .callbacks import History
 from .errors import ModelFileError
 
@@ -33,42 +32,6 @@ FORMAT_VERSION = 1
 #: the largest header glassnet reads (a checkpoint's header holds the whole history)
 MAX_HEADER = 100 * 1024 * 1024
 CHECKPOINT_NAME = "checkpoint.safetensors"
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically: temporary file, fsync, rename, fsync the folder."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        # mkstemp makes the file private (0600); give it the mode a plain open() would, or
-        # the mode of the file it replaces.
-        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:  # pragma: no cover - platforms without directory fsync
-        pass
-    return path
 
 
 def serialize(tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> bytes:

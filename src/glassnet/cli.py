@@ -355,6 +355,36 @@ def reproduce(
 
 
 @app.command()
+def explain(
+    model: Annotated[Path, typer.Argument(help="A model.safetensors file.")],
+    data: Annotated[str, typer.Option(help="Data as for train.")] = "moons",
+    samples: Annotated[int, typer.Option(help="Rows of each array to show.")] = 3,
+    batch: Annotated[int, typer.Option(help="Rows of the test split to explain.")] = 32,
+    label: Annotated[str, typer.Option(help="CSV label column.")] = "-1",
+    seed: Annotated[int, typer.Option(help="Seed of the split, as in train.")] = 0,
+):
+    """Your model on a real batch, step by step: every equation with its shapes and numbers,
+    forward and backward, and statistics per layer."""
+    import numpy as np
+
+    from glassnet import datasets
+
+    if batch < 1:
+        raise CLIError(f"--batch must be a positive number of rows; got {batch}")
+    net, meta = _load_model(model)
+    ds = datasets.load(data, label=label, seed=seed)
+    names, _, y_test = _encode_labels(ds)
+    classes = meta.get("classes") or names
+    index = {c: i for i, c in enumerate(classes)}
+    X, y = ds.X_test[:batch], y_test[:batch]
+    if net.loss.is_classification and all(names[k] in index for k in np.unique(y)):
+        y = np.array([index[names[k]] for k in y])
+    else:
+        y = None
+    _console().print(net.explain(X, y, samples=samples))
+
+
+@app.command()
 def export(
     model: Annotated[Path, typer.Argument(help="A model.safetensors file.")],
     output: Annotated[Path, typer.Argument(help="The .onnx file to write.")],
@@ -381,7 +411,7 @@ def info(model: Annotated[Path, typer.Argument(help="A model.safetensors file.")
                         f"dtype {net.dtype.name}")
     for col in ("#", "layer", "output", "parameters"):
         table.add_column(col, justify="right" if col != "layer" else "left")
-    for i, row in enumerate(net.summary()):
+    for i, row in enumerate(net.describe()):
         table.add_row(str(i), row["layer"], str(row["output"]), f"{row['params']:,}")
     table.add_row("", "total", "", f"{net.n_params:,}")
     console.print(table)

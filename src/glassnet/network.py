@@ -365,8 +365,8 @@ class Network:
         return {"layers": [layer.get_config() for layer in self.layers],
                 "input_dim": self.input_dim, "loss": self.loss.name, "dtype": self.dtype.name}
 
-    def summary(self) -> list[dict]:
-        """One row per layer: type, output size, number of parameters."""
+    def describe(self) -> list[dict]:
+        """One row per layer: ``{"layer", "output", "params"}`` (what ``summary`` prints)."""
         rows, n_in = [], self.input_dim
         for layer, slices in zip(self.layers, self.param_slices if self.built else []):
             n_out = layer.output_dim(n_in)
@@ -374,6 +374,37 @@ class Network:
             rows.append({"layer": repr(layer), "output": n_out, "params": n})
             n_in = n_out
         return rows
+
+    def summary(self, print_fn=print) -> None:
+        """Print a Keras-style table: layers, output shapes, parameters, total."""
+        rows = self.describe()
+        width = max([len(r["layer"]) for r in rows] + [24])
+        lines = [f"Network: input {self.input_dim} features, loss {self.loss.name}, "
+                 f"dtype {self.dtype.name}",
+                 f"{'Layer':<{width}}  {'Output shape':<14}{'Param #':>10}", "=" * (width + 26)]
+        lines += [f"{r['layer']:<{width}}  {str((None, r['output'])):<14}{r['params']:>10,}"
+                  for r in rows]
+        lines += ["=" * (width + 26), f"Total params: {self.n_params:,}"]
+        print_fn("\n".join(lines))
+
+    def explain(self, X, y=None, *, samples: int = 3):
+        """This network on the batch ``X`` (and ``y``), step by step in the tutorials'
+        notation with the live shapes and numbers: see ``glassnet.explain``."""
+        from .explain import explain
+
+        return explain(self, X, y, samples=samples)
+
+    def _repr_html_(self) -> str:
+        """The summary table, for notebooks."""
+        import html
+
+        rows = "".join(f"<tr><td><code>{html.escape(r['layer'])}</code></td>"
+                       f"<td>(None, {r['output']})</td><td>{r['params']:,}</td></tr>"
+                       for r in self.describe())
+        return (f"<table><caption>Network: input {self.input_dim} features, loss "
+                f"{self.loss.name}, dtype {self.dtype.name}</caption><tr><th>Layer</th>"
+                f"<th>Output shape</th><th>Param #</th></tr>{rows}<tr><td><b>Total params"
+                f"</b></td><td></td><td><b>{self.n_params:,}</b></td></tr></table>")
 
     def __repr__(self):
         inner = ", ".join(repr(layer) for layer in self.layers)

@@ -10,7 +10,7 @@ import numpy as np
 
 from .losses import class_indices
 
-__all__ = ["loss_curve", "decision_boundary", "scatter", "image_predictions", "save"]
+__all__ = ["loss_curve", "decision_boundary", "scatter", "image_predictions", "save", "to_png"]
 
 
 def _figure(figsize=(6.4, 4.8)):
@@ -148,8 +148,17 @@ def save(fig, path) -> None:
     import io as _io
     from pathlib import Path
 
-    from .io import atomic_write_bytes
+    from ._files import atomic_write_bytes
 
     buf = _io.BytesIO()
     fig.savefig(buf, format=Path(path).suffix.lstrip(".") or "png", dpi=120)
     atomic_write_bytes(path, buf.getvalue())
+
+
+def to_png(fig, dpi: int = 90) -> bytes:
+    """The figure as PNG bytes (for notebooks and streams)."""
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
