@@ -141,10 +141,12 @@ def test_estimators_predict_with_the_wrong_number_of_features():
         model.predict(np.ones((2, 4)))
 
 
-def test_classifier_rejects_a_single_class_and_continuous_targets():
+def test_classifier_fits_a_single_class_and_rejects_continuous_targets():
     X = np.ones((6, 2))
-    with pytest.raises(ValueError, match="1 class"):
-        NeuralNetClassifier().fit(X, np.zeros(6))
+    # As scikit-learn's MLPClassifier: one class is a valid (if dull) problem.
+    one = NeuralNetClassifier(max_iter=5).fit(X, np.full(6, 7))
+    assert one.predict(X).tolist() == [7] * 6
+    np.testing.assert_array_equal(one.predict_proba(X), np.ones((6, 1)))
     with pytest.raises(ValueError, match="Unknown label type"):
         NeuralNetClassifier().fit(X, np.linspace(0, 1, 6))
 

@@ -22,7 +22,7 @@ from ._checks import check_number
 from ._kernels import constant_row, row_max, row_sum
 
 __all__ = ["Activation", "Identity", "ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Sigmoid",
-           "Tanh", "Softmax", "get", "NAMES"]
+           "Tanh", "Softmax", "Exp", "get", "NAMES"]
 
 
 class Activation:
@@ -222,6 +222,18 @@ class Tanh(Activation):
         return np.multiply(dA, 1 - A * A, out=dA)
 
 
+class Exp(Activation):
+    """``exp(z)``: the output of a Poisson regression (the rate is positive)."""
+
+    name, needs_z = "exp", False
+
+    def forward(self, Z, out=None):
+        return np.exp(Z, out=out)
+
+    def backward(self, Z, A, dA):
+        return np.multiply(dA, A, out=dA)
+
+
 class Softmax(Activation):
     """Row-wise softmax over the units: ``A[i] = exp(Z[i]) / sum(exp(Z[i]))``."""
 
@@ -242,9 +254,11 @@ class Softmax(Activation):
 
 
 _REGISTRY: dict[str, type[Activation]] = {
-    cls.name: cls for cls in (Identity, ReLU, LeakyReLU, ELU, GELU, SiLU, Sigmoid, Tanh, Softmax)
+    cls.name: cls for cls in (Identity, ReLU, LeakyReLU, ELU, GELU, SiLU, Sigmoid, Tanh, Softmax,
+                              Exp)
 }
-_ALIASES = {"linear": "identity", "swish": "silu"}
+# scikit-learn calls the sigmoid "logistic"
+_ALIASES = {"linear": "identity", "swish": "silu", "logistic": "sigmoid"}
 NAMES = tuple(_REGISTRY)
 
 

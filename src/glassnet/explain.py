@@ -155,6 +155,12 @@ def explain(net, X, y=None, *, samples: int = 3) -> Explanation:
     """Explain ``net`` on the batch ``X (m, n_features)`` (and ``y``): see the module's
     docstring. ``samples``: how many rows of each array the report shows."""
     samples = check_positive_int(samples, "samples")
+    # A NaN or infinity is reported (first_nonfinite), not warned about at every operation.
+    with np.errstate(all="ignore"):
+        return _explain(net, X, y, samples)
+
+
+def _explain(net, X, y, samples):
     if y is None:
         X = net.check_input(X)
     else:
@@ -242,9 +248,9 @@ def explain(net, X, y=None, *, samples: int = 3) -> Explanation:
 def layer_statistics(number, layer, Z, A, dW=None, db=None, rate=None) -> dict:
     """The statistics row of Dense layer ``number``: ``Z, A (m, units)``; ``dW`` optional."""
     name = layer.activation.name
-    row = {"layer": f"{number}: {layer.units} {name}", "Z mean": float(Z.mean()), "Z std": float(Z.std()),
-           "A mean": float(A.mean()), "A std": float(A.std()), "dead": None,
-           "saturated": None, "|W|": float(np.linalg.norm(layer.W)),
+    row = {"layer": f"{number}: {layer.units} {name}", "Z mean": float(Z.mean()),
+           "Z std": float(Z.std()), "A mean": float(A.mean()), "A std": float(A.std()),
+           "dead": None, "saturated": None, "|W|": float(np.linalg.norm(layer.W)),
            "|dW|": None if dW is None else float(np.linalg.norm(dW)), "update/weight": None}
     if name == "relu":
         # A unit is dead on this batch when it outputs 0 for every sample.

@@ -20,8 +20,8 @@ from .activations import Sigmoid
 
 _SIGMOID = Sigmoid()
 
-__all__ = ["Loss", "BinaryCrossentropy", "CategoricalCrossentropy", "MeanSquaredError", "get",
-           "NAMES", "class_indices"]
+__all__ = ["Loss", "BinaryCrossentropy", "CategoricalCrossentropy", "MeanSquaredError",
+           "HalfSquaredError", "PoissonLoss", "get", "NAMES", "class_indices"]
 
 
 def class_indices(probabilities: np.ndarray) -> np.ndarray:
@@ -258,15 +258,65 @@ class MeanSquaredError(Loss):
         return (diff * diff).mean(axis=-1)
 
 
+class HalfSquaredError(MeanSquaredError):
+    """``mean((a - y)^2) / 2``: scikit-learn's regression loss (its ``loss_curve_`` values),
+    whose gradient ``(a - y) / (n_samples n_out)`` is half of ``mse``'s."""
+
+    name = "half_squared_error"
+
+    def value_and_grad(self, out, y, sample_weight=None, grad=None, scale=1.0):
+        loss, grad = super().value_and_grad(out, y, sample_weight, grad, 0.5 * scale)
+        return 0.5 * loss, grad
+
+    def per_sample(self, out, y):
+        return 0.5 * super().per_sample(out, y)
+
+
+class PoissonLoss(Loss):
+    """Half the Poisson deviance, ``mean(y log(y / mu) - y + mu)`` with ``mu = exp(z)``, on the
+    logits ``z`` of an ``exp`` head: stable (no log of a rate that underflows), and its
+    gradient is ``(mu - y) / (n_samples n_out)``. Targets are counts or rates ``>= 0``."""
+
+    name, head = "poisson", "exp"
+
+    def prepare_targets(self, y, n_out, dtype):
+        y = _as_2d_targets(y, n_out, dtype, "poisson")
+        if y.size and y.min() < 0:
+            raise ValueError(f"poisson targets must be >= 0 (counts or rates); got {y.min()}")
+        return y
+
+    def value_and_grad(self, out, y, sample_weight=None, grad=None, scale=1.0):
+        w, norm = _weights_and_norm(sample_weight, out.shape[0])
+        norm *= out.shape[1]
+        per_element = self._per_element(out, y)
+        if w is not None:
+            per_element *= w
+        loss = per_element.sum() / norm
+        grad = np.exp(out, out=grad)        # d/dz (exp(z) - y z) = exp(z) - y
+        grad -= y
+        return loss, _weighted_mean_grad(grad, w, norm, scale)
+
+    @staticmethod
+    def _per_element(out, y):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ylogy = np.where(y > 0, y * np.log(np.where(y > 0, y, 1)), 0.0)
+        return ylogy - y * out - y + np.exp(out)
+
+    def per_sample(self, out, y):
+        return self._per_element(out, y).mean(axis=-1)
+
+
 _REGISTRY: dict[str, type[Loss]] = {
-    cls.name: cls for cls in (BinaryCrossentropy, CategoricalCrossentropy, MeanSquaredError)
+    cls.name: cls for cls in (BinaryCrossentropy, CategoricalCrossentropy, MeanSquaredError,
+                              HalfSquaredError, PoissonLoss)
 }
 _ALIASES = {"bce": "binary_crossentropy", "log_loss": "binary_crossentropy",
             "cross_entropy": "categorical_crossentropy", "mean_squared_error": "mse"}
 NAMES = tuple(_REGISTRY)
 
 #: the loss each output activation implies when none is named
-DEFAULT_FOR_HEAD = {"sigmoid": "binary_crossentropy", "softmax": "categorical_crossentropy"}
+DEFAULT_FOR_HEAD = {"sigmoid": "binary_crossentropy", "softmax": "categorical_crossentropy",
+                    "exp": "poisson"}
 
 
 def get(loss: str | Loss) -> Loss:

@@ -1,20 +1,30 @@
 """scikit-learn estimators over ``Network``: ``NeuralNetClassifier`` and ``NeuralNetRegressor``.
 
-They take the parameter names of scikit-learn's ``MLPClassifier`` / ``MLPRegressor`` where the
-concept is the same, so either can be swapped in, and add what MLP users have long asked for:
-``dropout``, one activation per hidden layer, ``validation_loss_curve_``, early stopping on the
-validation loss, ``sample_weight``, ``partial_fit`` and float32 training that does not upcast.
+A drop-in for ``MLPClassifier`` / ``MLPRegressor``: the same parameters with the same meaning
+(``solver`` ``"lbfgs"``, ``"sgd"`` or ``"adam"``; ``learning_rate`` ``"constant"``,
+``"invscaling"`` or ``"adaptive"``; ``tol``, ``n_iter_no_change``, ``early_stopping`` on the
+validation *score*, exactly as scikit-learn defines them), the same fitted attributes, and
+scikit-learn's own MLP test file passes against them (``tests/test_sklearn_mlp_suite.py``).
+Then what MLP users have long asked for and scikit-learn's frozen MLP module will not add:
+``class_weight``, ``dropout``, every glassnet activation and one per hidden layer, the
+validation-loss curve and early stopping on it (``early_stopping_monitor="loss"``), ``callbacks``,
+``solver`` ``"adamw"`` and ``"rmsprop"``, full-batch gradient descent (``batch_size=None``,
+which runs on glassnet's fast exact engines), ``dtype``, and ``engine``.
 """
 
 from __future__ import annotations
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -25,89 +35,164 @@ from sklearn.utils.validation import (
 
 from . import activations as activations_mod
 from . import engines
+from ._checks import warn_user
 from .callbacks import Callback
 from .errors import DivergenceError
 from .layers import Dense, Dropout
+from .lbfgs import minimize_lbfgs
 from .losses import class_indices
 from .network import Network
 from .optimizers import SGD, Adam, AdamW, RMSprop
+from .schedules import Schedule
 from .training import fit
 
 __all__ = ["NeuralNetClassifier", "NeuralNetRegressor"]
 
-_SOLVERS = ("sgd", "adam", "adamw", "rmsprop")
+_STOCHASTIC = ("sgd", "adam", "adamw", "rmsprop")
+_ACTIVATIONS = (set(activations_mod.NAMES) | {"logistic"}) - {"softmax", "exp"}
+_NONFINITE = ("Solver produced non-finite parameter weights. The input data may contain large "
+              "values and need to be preprocessed.")
 
 
-class _Convergence(Callback):
-    """scikit-learn's stopping rule: stop when the monitored loss has not improved by ``tol``
-    for ``n_iter_no_change`` epochs in a row; optionally restore the best weights."""
+class _InvScaling(Schedule):
+    """scikit-learn's ``learning_rate="invscaling"``: the first epoch of a fit at
+    ``learning_rate_init``, then ``learning_rate_init / (t + 1) ** power_t`` with ``t`` the
+    samples seen so far (``t_``), counted across warm starts."""
 
-    def __init__(self, monitor, tol, n_iter_no_change, restore_best):
-        self.monitor, self.tol, self.patience = monitor, tol, n_iter_no_change
-        self.restore_best = restore_best
-        self.reads_weights = restore_best      # else the rule reads the loss alone
-        self.converged = False
+    def __init__(self, initial, power_t, t_start, samples_per_epoch):
+        self.initial, self.power_t = initial, power_t
+        self.t_start, self.n = t_start, samples_per_epoch
 
-    def on_train_begin(self, net, history):
-        self.best, self.wait, self.best_params = np.inf, 0, None
+    def __call__(self, epoch):
+        if epoch == 0:
+            return self.initial
+        return self.initial / (self.t_start + epoch * self.n + 1) ** self.power_t
+
+
+class _Adaptive(Schedule):
+    """scikit-learn's ``learning_rate="adaptive"``: constant until the stopping rule fires,
+    then divided by 5 (the monitor changes ``value``)."""
+
+    def __init__(self, initial):
+        self.value = initial
+
+    def __call__(self, epoch):
+        return self.value
+
+
+class _Monitor(Callback):
+    """scikit-learn's per-epoch bookkeeping and stopping rule, as ``_fit_stochastic`` and
+    ``_update_no_improvement_count`` define them, writing the estimator's fitted attributes."""
+
+    def __init__(self, estimator, validation, n_train, schedule):
+        self.est, self.validation, self.n_train = estimator, validation, n_train
+        self.schedule = schedule
+        self.early_stopping = validation is not None
+        self.by_loss = estimator.early_stopping_monitor == "loss"
+        # The validation score needs the weights; the training loss alone does not. An adaptive
+        # learning rate changes the optimizer between epochs.
+        self.reads_weights = self.early_stopping or isinstance(schedule, _Adaptive)
+        self.best_params, self.message = None, None
 
     def on_epoch_end(self, epoch, logs, net, history):
-        value = logs[self.monitor]
-        if value > self.best - self.tol:
-            self.wait += 1
-        else:
-            self.wait = 0
-        if value < self.best:
-            self.best = value
-            history.best_epoch = epoch
-            if self.restore_best:
+        est = self.est
+        est.n_iter_ += 1
+        est.loss_ = logs["loss"]
+        est.t_ += self.n_train
+        est.loss_curve_.append(logs["loss"])
+        if est.verbose:
+            print(f"Iteration {est.n_iter_}, loss = {est.loss_:.8f}")
+        tol = est.tol
+        if self.early_stopping:
+            score = -logs["val_loss"] if self.by_loss else est._validation_score(
+                net, *self.validation)
+            est.validation_scores_.append(float(score))
+            if est.verbose:
+                print(f"Validation score: {score:f}")
+            if score < est.best_validation_score_ + tol:
+                est._no_improvement_count += 1
+            else:
+                est._no_improvement_count = 0
+            if score > est.best_validation_score_:
+                est.best_validation_score_ = float(score)
+                history.best_epoch = epoch
                 self.best_params = net.params.copy()
-        if self.wait >= self.patience:
-            self.converged = True
+        else:
+            if logs["loss"] > est.best_loss_ - tol:
+                est._no_improvement_count += 1
+            else:
+                est._no_improvement_count = 0
+            est.best_loss_ = min(est.best_loss_, logs["loss"])
+        if est._no_improvement_count > est.n_iter_no_change:
+            what = "Validation score" if self.early_stopping else "Training loss"
+            self.message = (f"{what} did not improve more than tol={tol:f} for "
+                            f"{est.n_iter_no_change} consecutive epochs.")
+            if isinstance(self.schedule, _Adaptive) and self.schedule.value > 1e-6:
+                self.schedule.value /= 5.0
+                est._no_improvement_count = 0
+                if est.verbose:
+                    print(f"{self.message} Setting learning rate to {self.schedule.value:f}")
+                return False
+            if est.verbose:
+                print(self.message + (" Learning rate too small. Stopping."
+                                      if isinstance(self.schedule, _Adaptive) else " Stopping."))
             return True
         return False
 
     def on_train_end(self, net, history):
-        if self.restore_best and self.best_params is not None:
+        if self.early_stopping and self.best_params is not None:
             net.params = self.best_params
 
 
 class _BaseNeuralNet(BaseEstimator):
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(activations_mod.NAMES) - {"softmax"}), list, tuple],
-        "solver": [StrOptions(set(_SOLVERS))],
+        "activation": [StrOptions(_ACTIVATIONS), list, tuple],
+        "solver": [StrOptions({"lbfgs", *_STOCHASTIC})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left"), None],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "shuffle": ["boolean"],
         "random_state": ["random_state"],
         "tol": [Interval(Real, 0, None, closed="left")],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
-        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
         "nesterovs_momentum": ["boolean"],
         "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"),
+                             Options(Real, {np.inf})],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
-        "dtype": [StrOptions({"float64", "float32"})],
+        "dtype": [StrOptions({"float64", "float32"}), None],
+        "early_stopping_monitor": [StrOptions({"score", "loss"})],
+        "callbacks": [list, tuple, None],
         "engine": [StrOptions(set(engines.NAMES)), engines.Engine],
     }
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
-                 alpha=0.0001, batch_size="auto", learning_rate_init=0.001, max_iter=200,
-                 shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
-                 momentum=0.9, nesterovs_momentum=True, early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=10, dropout=0.0, dtype="float64",
+                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 dropout=0.0, dtype=None, early_stopping_monitor="score", callbacks=None,
                  engine="auto"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
         self.alpha = alpha
         self.batch_size = batch_size
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
         self.max_iter = max_iter
         self.shuffle = shuffle
         self.random_state = random_state
@@ -118,9 +203,15 @@ class _BaseNeuralNet(BaseEstimator):
         self.nesterovs_momentum = nesterovs_momentum
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
         self.dropout = dropout
         self.dtype = dtype
+        self.early_stopping_monitor = early_stopping_monitor
+        self.callbacks = callbacks
         self.engine = engine
 
     # ----------------------------------------------------------------- building blocks
@@ -134,17 +225,18 @@ class _BaseNeuralNet(BaseEstimator):
         if len(acts) != len(sizes):
             raise ValueError(f"activation has {len(acts)} entries but hidden_layer_sizes has "
                              f"{len(sizes)} layers; give one activation per hidden layer")
-        return sizes, acts
+        return [int(s) for s in sizes], acts
 
-    def _architecture(self) -> dict:
+    def _architecture(self, dtype) -> dict:
         """What the fitted network is made of; warm_start and partial_fit continue it only
         while these parameters are unchanged."""
         sizes, acts = self._hidden()
-        return {"hidden_layer_sizes": tuple(int(s) for s in sizes), "activation": tuple(acts),
-                "dropout": self.dropout, "dtype": self.dtype}
+        return {"hidden_layer_sizes": tuple(sizes), "activation": tuple(acts),
+                "dropout": self.dropout, "dtype": np.dtype(dtype).name}
 
-    def _check_same_architecture(self):
-        changed = {k: (v, self._fitted_architecture[k]) for k, v in self._architecture().items()
+    def _check_same_architecture(self, dtype):
+        changed = {k: (v, self._fitted_architecture[k])
+                   for k, v in self._architecture(dtype).items()
                    if v != self._fitted_architecture[k]}
         if changed:
             what = "; ".join(f"{k} is {new!r}, the network was fitted with {old!r}"
@@ -152,19 +244,39 @@ class _BaseNeuralNet(BaseEstimator):
             raise ValueError(f"warm_start and partial_fit continue the fitted network, but {what}."
                              " Set warm_start=False (or make a new estimator) to fit a new one")
 
-    def _make_network(self, n_features, n_outputs, head):
-        self._fitted_architecture = self._architecture()
+    def _input_dtype(self, X):
+        """The network's dtype: ``dtype`` if given, else X's (float32 stays float32, as in
+        scikit-learn's MLP)."""
+        if self.dtype is not None:
+            return np.dtype(self.dtype)
+        return np.dtype(np.float32) if X.dtype == np.float32 else np.dtype(np.float64)
+
+    def _validate_X(self, X, reset, y="no_validation", **kwargs):
+        dtype = [np.float64, np.float32] if self.dtype is None else np.dtype(self.dtype).type
+        if isinstance(y, str) and y == "no_validation":
+            X = validate_data(self, X, reset=reset, dtype=dtype, accept_sparse=["csr", "csc"])
+        else:
+            X, y = validate_data(self, X, y, reset=reset, dtype=dtype,
+                                 accept_sparse=["csr", "csc"], multi_output=True, **kwargs)
+        if hasattr(X, "toarray"):          # the network computes on dense arrays
+            X = X.toarray()
+        return X if isinstance(y, str) and y == "no_validation" else (X, y)
+
+    def _make_network(self, n_features, n_outputs, head, dtype, loss=None):
+        self._fitted_architecture = self._architecture(dtype)
         sizes, acts = self._hidden()
         layers = []
         for size, act in zip(sizes, acts):
-            layers.append(Dense(int(size), act))
+            layers.append(Dense(size, act))
             if self.dropout:
                 layers.append(Dropout(self.dropout))
         layers.append(Dense(n_outputs, head))
         seed = self.random_state
         if isinstance(seed, Integral):
             seed = int(seed)
-        return Network(layers, input_dim=n_features, seed=seed, dtype=self.dtype)
+        self.n_layers_ = len(sizes) + 2
+        self.out_activation_ = "logistic" if head == "sigmoid" else head
+        return Network(layers, input_dim=n_features, seed=seed, dtype=dtype, loss=loss)
 
     def _batch_size(self, n_samples):
         if self.batch_size is None:
@@ -172,81 +284,159 @@ class _BaseNeuralNet(BaseEstimator):
         if self.batch_size == "auto":
             return min(200, n_samples)
         if self.batch_size > n_samples:
-            warnings.warn(f"Got batch_size={self.batch_size} > n_samples={n_samples}: using the "
-                          "whole training set as one batch", UserWarning, stacklevel=3)
+            warn_user("Got `batch_size` less than 1 or larger than sample size. It is going "
+                      "to be clipped", UserWarning)
         return min(self.batch_size, n_samples)
 
-    def _make_optimizer(self):
+    def _make_optimizer(self, n_train):
         lr = self.learning_rate_init
         if self.solver == "sgd":
+            if self.learning_rate == "invscaling":
+                lr = _InvScaling(lr, self.power_t, self.t_, n_train)
+            elif self.learning_rate == "adaptive":
+                lr = _Adaptive(lr)
             return SGD(lr, momentum=self.momentum,
                        nesterov=self.nesterovs_momentum and self.momentum > 0)
         if self.solver == "adam":
-            return Adam(lr)
+            return Adam(lr, self.beta_1, self.beta_2, self.epsilon)
         if self.solver == "adamw":
-            return AdamW(lr, weight_decay=self.alpha)
-        return RMSprop(lr)
+            return AdamW(lr, self.beta_1, self.beta_2, self.epsilon, weight_decay=self.alpha)
+        return RMSprop(lr, epsilon=self.epsilon)
+
+    def _weights(self, sample_weight, X, y_for_weights):
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        class_weight = getattr(self, "class_weight", None)
+        if class_weight is not None:
+            # scikit-learn's rule elsewhere: class weights multiply the sample weights.
+            weights = compute_sample_weight(class_weight, y_for_weights).astype(X.dtype)
+            sample_weight = weights if sample_weight is None else sample_weight * weights
+        return sample_weight
 
     # ----------------------------------------------------------------- training
-    def _train(self, X, targets, sample_weight, incremental, continued=False):
-        """Run the fit loop; ``incremental``: one epoch (partial_fit); ``continued``: a warm
-        start, whose curves and iteration count carry on from the last fit."""
+    def _initialize(self):
+        """The bookkeeping a fresh fit starts from (kept by warm_start and partial_fit)."""
+        self.loss_curve_, self.t_, self._no_improvement_count = [], 0, 0
+        self.best_loss_ = None if self.early_stopping else np.inf
+        self.validation_scores_ = [] if self.early_stopping else None
+        self.best_validation_score_ = -np.inf if self.early_stopping else None
+
+    def _train(self, X, targets, sample_weight, y_labels, incremental):
+        """Fit the network by the chosen solver; ``y_labels`` are the labels as given (for the
+        validation score and the stratified split)."""
         net = self.network_
-        n = len(X)
-        batch_size = self._batch_size(n)
+        if self.solver == "lbfgs":
+            return self._train_lbfgs(X, targets, sample_weight)
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        rng = self._random_state = check_random_state(self.random_state)
+        validation = None
+        if self.early_stopping:
+            # As scikit-learn: only single-output (binary) problems are stratified, on the 0/1
+            # targets.
+            stratify = targets.astype(bool) if getattr(self, "_stratify", False) \
+                and targets.ndim == 2 and targets.shape[1] == 1 else None
+            arrays = [X, targets, y_labels] + ([] if sample_weight is None else [sample_weight])
+            parts = train_test_split(*arrays, random_state=rng,
+                                     test_size=self.validation_fraction, stratify=stratify)
+            X, X_val, targets, t_val, _, y_val = parts[:6]
+            sample_weight, w_val = (parts[6], parts[7]) if sample_weight is not None else \
+                (None, None)
+            if len(X_val) < 2:
+                raise ValueError("The validation set is too small. Increase "
+                                 "'validation_fraction' or the size of your dataset.")
+            validation = (X_val, t_val, w_val, y_val)
         if not incremental or not hasattr(self, "_optimizer"):
-            self._optimizer = self._make_optimizer()
-        callbacks, stopper = [], None
-        kwargs = {}
-        if not incremental:
-            monitor = "val_loss" if self.early_stopping else "loss"
-            stopper = _Convergence(monitor, self.tol, self.n_iter_no_change,
-                                   restore_best=self.early_stopping)
-            callbacks.append(stopper)
-            if self.early_stopping:
-                kwargs["validation_split"] = self.validation_fraction
+            self._optimizer = self._make_optimizer(len(X))
+        scored = None if validation is None else (validation[0], validation[3], validation[2])
+        monitor = _Monitor(self, scored, len(X), self._optimizer.schedule)
+        self.n_iter_ = 0
         epochs = 1 if incremental else self.max_iter
+        kwargs = {}
+        if validation is not None:
+            kwargs["validation_data"] = validation[:3] if validation[2] is not None else \
+                validation[:2]
+        diverged = None
         try:
             history = fit(net, X, targets, optimizer=self._optimizer, epochs=epochs,
-                          batch_size=batch_size, shuffle=self.shuffle,
-                          sample_weight=sample_weight, callbacks=callbacks,
+                          batch_size=self._batch_size(len(X)), shuffle=self.shuffle,
+                          sample_weight=sample_weight,
+                          callbacks=[monitor, *(self.callbacks or ())],
                           l2=0.0 if self.solver == "adamw" else self.alpha,
-                          verbose=int(bool(self.verbose)), engine=self.engine, **kwargs)
+                          engine=self.engine, **kwargs)
         except DivergenceError as exc:
-            warnings.warn(f"{exc} Stopped early; the model keeps its last finite weights.",
-                          ConvergenceWarning, stacklevel=3)
-            history = net.history
-        keep = incremental or continued
-        self.loss_curve_ = (self.loss_curve_ if keep else []) + list(history.history.get(
-            "loss", []))
+            diverged, history = exc, net.history
         if "val_loss" in history:
-            previous = getattr(self, "validation_loss_curve_", []) if continued else []
+            previous = getattr(self, "validation_loss_curve_", []) if self.warm_start or \
+                incremental else []
             self.validation_loss_curve_ = previous + list(history["val_loss"])
             self.best_validation_loss_ = min(self.validation_loss_curve_)
-        self.n_iter_ = (self.n_iter_ if keep else 0) + len(history)
-        self.t_ = self._optimizer.iterations
-        if self.loss_curve_:
-            self.best_loss_ = min(self.loss_curve_)
-        if stopper is not None and not stopper.converged and len(history) == self.max_iter:
-            warnings.warn(f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached "
-                          "and the optimization hasn't converged yet.", ConvergenceWarning,
-                          stacklevel=3)
+        if isinstance(self._optimizer.schedule, _InvScaling):
+            # As scikit-learn's optimizer after its last epoch: the rate for the next one.
+            self._optimizer.learning_rate = self._optimizer.schedule(self.n_iter_)
+        if diverged is not None:
+            if self.n_iter_ == 0 and not incremental and not (self.warm_start and
+                                                               self.loss_curve_):
+                raise ValueError(f"{_NONFINITE} ({diverged})") from None
+            if self.early_stopping:
+                self.validation_scores_.append(float("nan"))
+            warn_user(f"{diverged} Stopped early; the model keeps its last finite weights.",
+                      ConvergenceWarning)
+        elif not incremental and monitor.message is None and self.n_iter_ == self.max_iter:
+            warn_user(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
+                      "the optimization hasn't converged yet.", ConvergenceWarning)
         return self
+
+    def _train_lbfgs(self, X, targets, sample_weight):
+        X, targets, sample_weight = self.network_.check_data(X, targets, sample_weight)
+        result = minimize_lbfgs(self.network_, X, targets, sample_weight, l2=self.alpha,
+                                max_iter=self.max_iter, max_fun=self.max_fun, tol=self.tol,
+                                verbose=bool(self.verbose))
+        if not np.isfinite(self.network_.params).all():
+            raise ValueError(_NONFINITE)
+        self.n_iter_ = min(result.n_iter, self.max_iter)
+        self.loss_ = result.loss
+        self.t_ = getattr(self, "t_", 0)
+        if not result.converged:
+            warn_user(f"lbfgs failed to converge after {result.n_iter} iteration(s) "
+                      f"({result.message}). Increase the number of iterations (max_iter, "
+                      "max_fun) or scale the data", ConvergenceWarning)
+        return self
+
+    def _fit_network(self, X, targets, sample_weight, y_labels, incremental, n_out, head,
+                     loss=None, fresh=None):
+        """Make or continue the network, then train it."""
+        dtype = self._input_dtype(X)
+        first = fresh if fresh is not None else \
+            not (incremental or self.warm_start) or not hasattr(self, "network_")
+        if first:
+            self.n_outputs_ = n_out
+            self.network_ = self._make_network(X.shape[1], n_out, head, dtype, loss)
+            self._initialize()
+        else:
+            self._check_same_architecture(dtype)
+        return self._train(X, targets, sample_weight, y_labels, incremental)
 
     def _check_X_predict(self, X):
         check_is_fitted(self)
-        return validate_data(self, X, reset=False, dtype=np.dtype(self.dtype).type)
+        return self._validate_X(X, reset=False)
+
+    def _check_solver(self):
+        if self.solver not in _STOCHASTIC:
+            raise AttributeError(f"partial_fit is only available for stochastic optimizers. "
+                                 f"{self.solver} is not stochastic.")
+        return True
 
     @property
     def coefs_(self) -> list[np.ndarray]:
         """Weight matrices, ``coefs_[i]`` of shape ``(n_in, n_out)`` (views into the network)."""
-        check_is_fitted(self)
+        check_is_fitted(self, "network_")
         return [layer.W for layer in self.network_.dense_layers]
 
     @property
     def intercepts_(self) -> list[np.ndarray]:
         """Bias vectors, ``intercepts_[i]`` of shape ``(n_out,)``."""
-        check_is_fitted(self)
+        check_is_fitted(self, "network_")
         return [layer.b for layer in self.network_.dense_layers]
 
 
@@ -257,22 +447,48 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
     more classes get a softmax output and categorical cross-entropy; a 2-D 0/1 indicator ``y``
     is multi-label (one sigmoid per label). Labels can be any values, strings included.
 
-    Parameters are those of ``sklearn.neural_network.MLPClassifier`` where the concept is the
-    same; in addition ``solver`` takes ``"adamw"`` and ``"rmsprop"``, ``batch_size=None`` means
-    full-batch gradient descent (with ``solver="sgd", momentum=0`` that is the tutorials'
-    loop), ``activation`` may list one activation per hidden layer, ``dropout`` is the
-    dropout rate after every hidden layer, ``dtype="float32"`` trains in float32, and ``engine``
-    is passed to ``fit`` (``"auto"``: the fastest engine that computes the same weights).
+    Parameters are those of ``sklearn.neural_network.MLPClassifier``, with the same meaning,
+    and in addition: ``class_weight`` (``"balanced"`` or ``{label: weight}``, multiplying
+    ``sample_weight``), ``dropout`` (after every hidden layer), ``activation`` naming any
+    glassnet activation or one per hidden layer, ``solver`` ``"adamw"`` and ``"rmsprop"``,
+    ``batch_size=None`` (full-batch gradient descent), ``dtype`` (default: X's),
+    ``early_stopping_monitor="loss"`` (stop on the validation loss instead of the score),
+    ``callbacks`` (glassnet callbacks, called every epoch) and ``engine``.
 
     Attributes
     ----------
-    classes_, n_features_in_, n_outputs_, loss_curve_, validation_loss_curve_ (with
-    early_stopping), n_iter_, t_, coefs_, intercepts_, network_ (the fitted ``Network``).
+    classes_, n_features_in_, feature_names_in_, n_outputs_, n_layers_, out_activation_,
+    loss_, best_loss_, loss_curve_, validation_scores_, best_validation_score_,
+    validation_loss_curve_ (early stopping), n_iter_, t_, coefs_, intercepts_, network_.
     """
+
+    _parameter_constraints: dict = {**_BaseNeuralNet._parameter_constraints,
+                                    "class_weight": [StrOptions({"balanced"}), dict, None]}
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 class_weight=None, dropout=0.0, dtype=None, early_stopping_monitor="score",
+                 callbacks=None, engine="auto"):
+        super().__init__(
+            hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
+            learning_rate=learning_rate, learning_rate_init=learning_rate_init,
+            power_t=power_t, max_iter=max_iter, shuffle=shuffle, random_state=random_state,
+            tol=tol, verbose=verbose, warm_start=warm_start, momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
+            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
+            dropout=dropout, dtype=dtype, early_stopping_monitor=early_stopping_monitor,
+            callbacks=callbacks, engine=engine)
+        self.class_weight = class_weight
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
+        tags.input_tags.sparse = True
         return tags
 
     def _encode(self, y, classes=None, reset=True):
@@ -293,9 +509,6 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
         check_classification_targets(y)
         if reset:
             self.classes_ = np.unique(y) if classes is None else np.asarray(classes)
-            if len(self.classes_) < 2:
-                raise ValueError(f"a classifier needs samples of at least 2 classes; got 1 class "
-                                 f"({self.classes_[0]!r}) in y")
         index = np.searchsorted(self.classes_, y)
         index = np.clip(index, 0, len(self.classes_) - 1)
         unseen = self.classes_[index] != y
@@ -303,13 +516,18 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
             raise ValueError(f"y contains labels the classifier was not told about: "
                              f"{np.unique(y[unseen])[:5].tolist()}; known classes are "
                              f"{self.classes_.tolist()}")
-        return index.astype(np.float64)[:, None] if len(self.classes_) == 2 else index
+        # One sigmoid output for two classes (and for one: it learns to say "the first").
+        return index.astype(np.float64)[:, None] if len(self.classes_) <= 2 else index
 
     def _head(self):
         if self._multilabel:
             return len(self.classes_), "sigmoid"
         k = len(self.classes_)
-        return (1, "sigmoid") if k == 2 else (k, "softmax")
+        return (1, "sigmoid") if k <= 2 else (k, "softmax")
+
+    def _validation_score(self, net, X, y, sample_weight):
+        """Accuracy on the validation split, as scikit-learn scores a classifier."""
+        return accuracy_score(y, self._labels(net.propagate(X)), sample_weight=sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -318,22 +536,21 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
 
     def _fit(self, X, y, sample_weight, incremental, classes=None):
         first = not (incremental or self.warm_start) or not hasattr(self, "network_")
-        if not first:
-            self._check_same_architecture()
-        X, y = validate_data(self, X, y, reset=first, multi_output=True,
-                             dtype=np.dtype(self.dtype).type)
+        X, y = self._validate_X(X, reset=first, y=y)
+        if not first and self.warm_start and not incremental and not self._multilabel:
+            labels = np.unique(column_or_1d(y))
+            if not np.array_equal(labels, self.classes_):
+                raise ValueError("warm_start can only be used where `y` has the same classes "
+                                 f"as in the previous call to fit. Previously got "
+                                 f"{self.classes_}, `y` has {labels}")
         targets = self._encode(y, classes=classes, reset=first)
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
-        if first:
-            n_out, head = self._head()
-            self.n_outputs_ = n_out
-            self.out_activation_ = head
-            self.network_ = self._make_network(X.shape[1], n_out, head)
-            self.loss_curve_ = []
-            self.n_iter_ = 0
-        return self._train(X, targets, sample_weight, incremental, continued=not first)
+        self._stratify = not self._multilabel
+        sample_weight = self._weights(sample_weight, X, y)
+        n_out, head = self._head()
+        return self._fit_network(X, targets, sample_weight, y, incremental, n_out, head,
+                                 fresh=first)
 
+    @available_if(_BaseNeuralNet._check_solver)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch over ``(X, y)``. The first call needs ``classes`` (all labels, as in
@@ -349,12 +566,19 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
                              f"call to partial_fit, {self.classes_.tolist()}")
         return self._fit(X, y, sample_weight, incremental=True)
 
+    def _labels(self, p):
+        if self._multilabel:
+            return (p > 0.5).astype(self._label_dtype)
+        return self.classes_[np.minimum(class_indices(p), len(self.classes_) - 1)]
+
     def predict_proba(self, X):
         """Class probabilities, shape ``(n_samples, n_classes)`` (per label for multi-label)."""
         X = self._check_X_predict(X)
         p = self.network_.propagate(X)
         if self._multilabel or p.shape[1] > 1:
             return p
+        if len(self.classes_) == 1:
+            return np.ones_like(p)
         return np.hstack([1 - p, p])
 
     def predict_log_proba(self, X):
@@ -364,20 +588,50 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
     def predict(self, X):
         """Predicted labels, shape ``(n_samples,)`` (``(n_samples, n_labels)`` multi-label)."""
         X = self._check_X_predict(X)
-        p = self.network_.propagate(X)
-        if self._multilabel:
-            return (p > 0.5).astype(self._label_dtype)
-        return self.classes_[class_indices(p)]
+        return self._labels(self.network_.propagate(X))
 
 
 class NeuralNetRegressor(RegressorMixin, _BaseNeuralNet):
-    """Multi-layer perceptron regressor (identity output, mean squared error) on glassnet's
-    ``Network``; single- and multi-output. Parameters as ``NeuralNetClassifier``."""
+    """Multi-layer perceptron regressor on glassnet's ``Network``; single- and multi-output.
+
+    ``loss="squared_error"`` (identity output; scikit-learn's half squared error, so
+    ``loss_curve_`` reads the same) or ``"poisson"`` (exponential output, half the Poisson
+    deviance, for counts). Other parameters as ``NeuralNetClassifier``, without
+    ``class_weight``.
+    """
+
+    _parameter_constraints: dict = {**_BaseNeuralNet._parameter_constraints,
+                                    "loss": [StrOptions({"squared_error", "poisson"})]}
+
+    def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *,
+                 solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 dropout=0.0, dtype=None, early_stopping_monitor="score", callbacks=None,
+                 engine="auto"):
+        super().__init__(
+            hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
+            learning_rate=learning_rate, learning_rate_init=learning_rate_init,
+            power_t=power_t, max_iter=max_iter, shuffle=shuffle, random_state=random_state,
+            tol=tol, verbose=verbose, warm_start=warm_start, momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
+            epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
+            dropout=dropout, dtype=dtype, early_stopping_monitor=early_stopping_monitor,
+            callbacks=callbacks, engine=engine)
+        self.loss = loss
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
+        tags.input_tags.sparse = True
         return tags
+
+    def _validation_score(self, net, X, y, sample_weight):
+        """R^2 on the validation split, as scikit-learn scores a regressor."""
+        return r2_score(y, net.propagate(X), sample_weight=sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -385,6 +639,7 @@ class NeuralNetRegressor(RegressorMixin, _BaseNeuralNet):
         ``(n_samples, n_outputs)``; returns self."""
         return self._fit(X, y, sample_weight, incremental=False)
 
+    @available_if(_BaseNeuralNet._check_solver)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over ``(X, y)``, continuing from the current weights."""
@@ -392,24 +647,23 @@ class NeuralNetRegressor(RegressorMixin, _BaseNeuralNet):
 
     def _fit(self, X, y, sample_weight, incremental):
         first = not (incremental or self.warm_start) or not hasattr(self, "network_")
-        if not first:
-            self._check_same_architecture()
-        X, y = validate_data(self, X, y, reset=first, multi_output=True, y_numeric=True,
-                             dtype=np.dtype(self.dtype).type)
+        X, y = self._validate_X(X, reset=first, y=y, y_numeric=True)
         y = np.asarray(y, dtype=X.dtype)
         if first:
             self._y_1d = y.ndim == 1
-            self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
-            self.out_activation_ = "identity"
-            self.network_ = self._make_network(X.shape[1], self.n_outputs_, "identity")
-            self.loss_curve_, self.n_iter_ = [], 0
         targets = y.reshape(len(y), -1)
-        if targets.shape[1] != self.n_outputs_:
+        if not first and targets.shape[1] != self.n_outputs_:
             raise ValueError(f"y has {targets.shape[1]} outputs but the regressor was fitted "
                              f"with {self.n_outputs_}")
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
-        return self._train(X, targets, sample_weight, incremental, continued=not first)
+        if self.loss == "poisson" and targets.size and targets.min() < 0:
+            raise ValueError("loss='poisson' needs targets >= 0 (counts or rates); got "
+                             f"{targets.min()}")
+        self._stratify = False
+        sample_weight = self._weights(sample_weight, X, None)
+        head, loss = ("exp", "poisson") if self.loss == "poisson" else \
+            ("identity", "half_squared_error")
+        return self._fit_network(X, targets, sample_weight, targets, incremental,
+                                 targets.shape[1], head, loss=loss, fresh=first)
 
     def predict(self, X):
         """Predictions, shape ``(n_samples,)`` or ``(n_samples, n_outputs)``."""

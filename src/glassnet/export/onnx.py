@@ -200,9 +200,9 @@ class _Graph:
         name, out = act.name, f"A{index}"
         if name == "identity":
             return z
-        if name in ("relu", "sigmoid", "tanh"):
-            return self.node({"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh"}[name], [z],
-                             output=self.name(out))
+        if name in ("relu", "sigmoid", "tanh", "exp"):
+            op = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "exp": "Exp"}[name]
+            return self.node(op, [z], output=self.name(out))
         if name == "softmax":
             return self.node("Softmax", [z], output=self.name(out), axis=-1)
         if name == "leaky_relu":     # max(z, a z), as glassnet computes it
