@@ -49,3 +49,14 @@ def test_the_bare_numpy_step_trains_like_glassnet():
     moved = np.abs(net.params - start).max()
     assert moved > 1e-2
     np.testing.assert_allclose(bare.params, net.params, rtol=0, atol=1e-5 * moved)
+
+
+def test_sklearn_parity_benchmark_smoke_run(tmp_path):
+    out = tmp_path / "parity.md"
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "sklearn_parity.py"),
+                             "--quick", "--out", str(out)], capture_output=True, text=True,
+                            timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    text = out.read_text()
+    assert "| digits | lbfgs | constant | False |" in text
+    assert "| digits | sgd | constant | True |" in text

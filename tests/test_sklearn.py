@@ -65,6 +65,16 @@ def test_accuracy_at_least_sklearn_mlp_minus_one_point(loader):
     assert np.mean(ours) >= np.mean(theirs) - 0.01, (ours, theirs)
 
 
+def _sklearn_init(net, rs, factor=6.0):
+    """scikit-learn's MLP initialisation, written out: per layer, weights then biases,
+    uniform in +-sqrt(factor / (fan_in + fan_out))."""
+    for layer in net.dense_layers:
+        fan_in, fan_out = layer.W.shape
+        bound = np.sqrt(factor / (fan_in + fan_out))
+        layer.W[...] = rs.uniform(-bound, bound, (fan_in, fan_out))
+        layer.b[...] = rs.uniform(-bound, bound, fan_out)
+
+
 def test_the_tutorials_full_batch_gradient_descent_is_expressible(moons):
     X, y = moons
     model = NeuralNetClassifier((5,), solver="sgd", momentum=0.0, batch_size=None,
@@ -75,9 +85,9 @@ def test_the_tutorials_full_batch_gradient_descent_is_expressible(moons):
         model.fit(X, y)
     # t_ counts the samples seen, as in scikit-learn: 3 full-batch epochs over X.
     assert model.n_iter_ == 3 and model.t_ == 3 * len(X), "one step per epoch: full batch"
-    # The same three steps by hand, from the same initial weights.
-    import glassnet as gn
+    # The same three steps by hand, from scikit-learn's initial weights for random_state=0.
     net = gn.Network([gn.Dense(5, "relu"), gn.Dense(1, "sigmoid")], input_dim=2, seed=0)
+    _sklearn_init(net, np.random.RandomState(0))
     for _ in range(3):
         _, grad = net.loss_and_grad(X, y)
         net.params = net.params - 0.5 * grad
@@ -244,7 +254,8 @@ def test_full_batch_gradient_descent_estimator_runs_on_the_tape_with_the_library
                               random_state=0, tol=0, n_iter_no_change=10 ** 6)
     with pytest.warns(ConvergenceWarning):
         clf.fit(X, y)
-    net = gn.Network([gn.Dense(12, "relu"), gn.Dense(1, "sigmoid")], seed=0)
+    net = gn.Network([gn.Dense(12, "relu"), gn.Dense(1, "sigmoid")], input_dim=2, seed=0)
+    _sklearn_init(net, np.random.RandomState(0))
     history = net.fit(X, y, optimizer=gn.SGD(0.2), epochs=300)
     assert clf.network_.history.engine == history.engine == "tape"
     np.testing.assert_array_equal(clf.network_.params, net.params)
@@ -266,3 +277,102 @@ def test_estimator_stops_at_the_same_iteration_on_every_engine(moons, early_stop
     assert 5 < fast.n_iter_ == plain.n_iter_ < 2000
     np.testing.assert_allclose(fast.network_.params, plain.network_.params, rtol=1e-9)
     np.testing.assert_allclose(fast.loss_curve_, plain.loss_curve_, rtol=1e-9)
+
+
+def test_scikit_learns_callback_protocol_scores_every_epoch_and_can_stop_the_fit():
+    from sklearn.callback import ScoringMonitor
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    params = dict(hidden_layer_sizes=(6,), max_iter=4, random_state=0, learning_rate_init=0.01)
+    monitor = ScoringMonitor(scoring="accuracy")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        NeuralNetClassifier(**params).set_callbacks(monitor).fit(X, y)
+        # Epoch k's score is that of the same fit stopped after k + 1 epochs.
+        expected = [NeuralNetClassifier(**{**params, "max_iter": k + 1}).fit(X, y).score(X, y)
+                    for k in range(4)]
+    rows = monitor.get_logs().data
+    assert [row["task_name"] for row in rows] == ["epoch"] * 4
+    assert [row["accuracy"] for row in rows] == expected
+
+    class StopAfterTwo:
+        def setup(self, estimator, context):
+            self.seen = 0
+
+        def on_fit_task_begin(self, estimator, context):
+            pass
+
+        def on_fit_task_end(self, estimator, context):
+            self.seen += 1
+            return context.task_name == "epoch" and self.seen == 2
+
+        def teardown(self, estimator, context):
+            pass
+
+    clf = NeuralNetClassifier(**{**params, "max_iter": 50}).set_callbacks(StopAfterTwo())
+    clf.fit(X, y)
+    assert clf.n_iter_ == 2
+
+
+def test_class_weight_balanced_is_the_weighting_scikit_learn_defines():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(90, 2))
+    y = np.array(["a"] * 60 + ["b"] * 20 + ["c"] * 10)
+    # n_samples / (n_classes * count): 90 / (3 * 60), 90 / (3 * 20), 90 / (3 * 10)
+    w = np.select([y == "a", y == "b"], [0.5, 1.5], 3.0)
+    extra = rng.random(90) + 0.5
+    params = dict(hidden_layer_sizes=(5,), max_iter=30, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        balanced = NeuralNetClassifier(class_weight="balanced", **params).fit(X, y, extra)
+        explicit = NeuralNetClassifier(**params).fit(X, y, sample_weight=w * extra)
+        by_dict = NeuralNetClassifier(class_weight={"a": 0.5, "b": 1.5, "c": 3.0},
+                                      **params).fit(X, y, extra)
+    np.testing.assert_allclose(balanced.network_.params, explicit.network_.params, rtol=1e-12)
+    np.testing.assert_allclose(by_dict.network_.params, explicit.network_.params, rtol=1e-12)
+
+
+@pytest.mark.parametrize("solver,learning_rate,early_stopping", [
+    ("adam", "constant", False), ("sgd", "adaptive", True), ("lbfgs", "constant", False)])
+def test_accuracy_and_iterations_are_those_of_mlpclassifier_with_the_same_arguments(
+        solver, learning_rate, early_stopping):
+    """The smoke version of bench/sklearn_parity.py (every combination, four data sets)."""
+    X, y = load_digits(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0, stratify=y)
+    params = dict(hidden_layer_sizes=(64,), solver=solver, learning_rate=learning_rate,
+                  early_stopping=early_stopping, max_iter=150, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = NeuralNetClassifier(**params).fit(X_train, y_train)
+        theirs = MLPClassifier(**params).fit(X_train, y_train)
+    assert abs(ours.score(X_test, y_test) - theirs.score(X_test, y_test)) <= 0.01 + 1e-9
+    assert 0.5 <= ours.n_iter_ / theirs.n_iter_ <= 2.0
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_the_estimators_momentum_keeps_each_steps_rate_in_the_velocity(nesterov):
+    """scikit-learn's form, written out: v = m v - lr_t g_t, params += v (Nesterov:
+    params += m v - lr_t g_t). At a constant rate it is glassnet's SGD exactly."""
+    from glassnet.sklearn import _VelocitySGD
+
+    rng = np.random.default_rng(0)
+    grads = rng.normal(size=(6, 5))
+    rates = [0.1 / (1 + t) ** 0.5 for t in range(6)]
+    params, v = np.zeros(5), np.zeros(5)
+    for g, lr in zip(grads, rates):
+        v = 0.9 * v - lr * g
+        params = params + (0.9 * v - lr * g if nesterov else v)
+    ours, opt = np.zeros(5), _VelocitySGD(0.1, momentum=0.9, nesterov=nesterov)
+    for g, lr in zip(grads, rates):
+        opt.learning_rate = lr
+        opt.step(ours, g.copy())
+    np.testing.assert_allclose(ours, params, rtol=1e-13)
+    same, plain = np.zeros(5), np.zeros(5)
+    a, b = _VelocitySGD(0.1, momentum=0.9, nesterov=nesterov), \
+        gn.SGD(0.1, momentum=0.9, nesterov=nesterov)
+    for g in grads:
+        a.step(same, g.copy())
+        b.step(plain, g.copy())
+    np.testing.assert_allclose(same, plain, rtol=1e-12)

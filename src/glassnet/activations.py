@@ -194,11 +194,17 @@ class SiLU(Activation):
 
 
 def _sigmoid(Z, out=None):
-    # sigmoid(z) = (1 + tanh(z/2)) / 2: never overflows, unlike 1 / (1 + exp(-z)).
-    out = np.multiply(Z, 0.5, out=out)
-    np.tanh(out, out=out)
-    out += 1
-    out *= 0.5
+    """``1 / (1 + exp(-z))`` for ``z >= 0`` and ``exp(z) / (1 + exp(z))`` below, both from
+    ``e = exp(-|z|)``: never overflows, and keeps its relative precision for very negative
+    ``z`` (``sigmoid(-700)`` is 1e-304, not the 0 that ``(1 + tanh(z/2)) / 2`` gives from about
+    ``z = -38``: probabilities stay strictly inside (0, 1)). ``out`` may be ``Z``."""
+    negative = Z < 0
+    e = np.abs(Z)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    out = np.add(e, 1, out=out)
+    np.divide(1, out, out=out)
+    np.multiply(out, e, out=out, where=negative)
     return out
 
 

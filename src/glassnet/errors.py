@@ -7,7 +7,15 @@ __all__ = ["DivergenceError", "ModelFileError"]
 
 
 class DivergenceError(ValueError):
-    """Training produced a NaN or infinite loss; the network holds its last finite weights."""
+    """Training produced a NaN or infinite loss; the network holds its last finite weights.
+
+    ``epoch``: the epoch that diverged; ``kept``: which weights the network kept, in words
+    (``"it started with"`` when its very first loss was not finite).
+    """
+
+    def __init__(self, message: str, epoch: int | None = None, kept: str | None = None):
+        super().__init__(message)
+        self.epoch, self.kept = epoch, kept
 
 
 class ModelFileError(ValueError):

@@ -18,10 +18,12 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.callback import CallbackSupportMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
+from sklearn.utils import shuffle as sklearn_shuffle
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
@@ -80,22 +82,59 @@ class _Adaptive(Schedule):
         return self.value
 
 
+class _VelocitySGD(SGD):
+    """scikit-learn's momentum, with the learning rate inside the velocity:
+    ``v = momentum v - lr g``, ``params += v`` (Nesterov: ``params += momentum v - lr g``).
+    At a constant rate it is glassnet's (PyTorch's) SGD exactly; under ``invscaling`` or
+    ``adaptive`` rates each step's rate stays in the velocity, as scikit-learn has it."""
+
+    def _update(self, params, grad, lr):
+        v, step = self._slot("velocity", params), self._scratch("step", params)
+        v *= self.momentum
+        np.multiply(grad, -lr, out=step)
+        v += step
+        if self.nesterov:
+            step += self.momentum * v
+            params += step
+        else:
+            params += v
+
+
 class _Monitor(Callback):
     """scikit-learn's per-epoch bookkeeping and stopping rule, as ``_fit_stochastic`` and
     ``_update_no_improvement_count`` define them, writing the estimator's fitted attributes."""
 
-    def __init__(self, estimator, validation, n_train, schedule):
+    def __init__(self, estimator, validation, n_train, schedule, callback_context=None, data=()):
         self.est, self.validation, self.n_train = estimator, validation, n_train
         self.schedule = schedule
         self.early_stopping = validation is not None
         self.by_loss = estimator.early_stopping_monitor == "loss"
+        # scikit-learn's callbacks (set_callbacks): one subtask per epoch.
+        self.context, self.data = callback_context, data
         # The validation score needs the weights; the training loss alone does not. An adaptive
-        # learning rate changes the optimizer between epochs.
-        self.reads_weights = self.early_stopping or isinstance(schedule, _Adaptive)
+        # learning rate changes the optimizer between epochs; scikit-learn's callbacks may score
+        # the model at any epoch.
+        self.reads_weights = self.early_stopping or isinstance(schedule, _Adaptive) or \
+            callback_context is not None
         self.best_params, self.message = None, None
+
+    def _sklearn_callbacks(self, net) -> bool:
+        """The epoch as a scikit-learn callback subtask; whether one of them asks to stop."""
+        X, y = self.data
+        epoch = self.context.subcontext(task_name="epoch")
+        epoch.call_on_fit_task_begin(estimator=self.est, X=X, y=y)
+        return bool(epoch.call_on_fit_task_end(
+            estimator=self.est, X=X, y=y,
+            reconstruction_attributes=lambda: {"network_": net.clone()}))
 
     def on_epoch_end(self, epoch, logs, net, history):
         est = self.est
+        if self.context is not None and self._sklearn_callbacks(net):
+            self.message = "a scikit-learn callback stopped the fit"
+            est.n_iter_ += 1
+            est.loss_, est.t_ = logs["loss"], est.t_ + self.n_train
+            est.loss_curve_.append(logs["loss"])
+            return True
         est.n_iter_ += 1
         est.loss_ = logs["loss"]
         est.t_ += self.n_train
@@ -144,7 +183,7 @@ class _Monitor(Callback):
             net.params = self.best_params
 
 
-class _BaseNeuralNet(BaseEstimator):
+class _BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(_ACTIVATIONS), list, tuple],
@@ -295,7 +334,10 @@ class _BaseNeuralNet(BaseEstimator):
                 lr = _InvScaling(lr, self.power_t, self.t_, n_train)
             elif self.learning_rate == "adaptive":
                 lr = _Adaptive(lr)
-            return SGD(lr, momentum=self.momentum,
+            # Without momentum both forms are plain gradient descent: glassnet's SGD, which the
+            # fast engines know.
+            sgd = _VelocitySGD if self.momentum > 0 else SGD
+            return sgd(lr, momentum=self.momentum,
                        nesterov=self.nesterovs_momentum and self.momentum > 0)
         if self.solver == "adam":
             return Adam(lr, self.beta_1, self.beta_2, self.epsilon)
@@ -329,7 +371,7 @@ class _BaseNeuralNet(BaseEstimator):
             return self._train_lbfgs(X, targets, sample_weight)
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
-        rng = self._random_state = check_random_state(self.random_state)
+        rng = self._random_state
         validation = None
         if self.early_stopping:
             # As scikit-learn: only single-output (binary) problems are stratified, on the 0/1
@@ -349,7 +391,13 @@ class _BaseNeuralNet(BaseEstimator):
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = self._make_optimizer(len(X))
         scored = None if validation is None else (validation[0], validation[3], validation[2])
-        monitor = _Monitor(self, scored, len(X), self._optimizer.schedule)
+        context = None
+        if getattr(self, "_skl_callbacks", None):
+            context = self._init_callback_context(max_subtasks=1 if incremental else
+                                                  self.max_iter)
+            context.call_on_fit_task_begin(estimator=self, X=X, y=y_labels)
+        monitor = _Monitor(self, scored, len(X), self._optimizer.schedule, context,
+                           (X, y_labels))
         self.n_iter_ = 0
         epochs = 1 if incremental else self.max_iter
         kwargs = {}
@@ -359,13 +407,16 @@ class _BaseNeuralNet(BaseEstimator):
         diverged = None
         try:
             history = fit(net, X, targets, optimizer=self._optimizer, epochs=epochs,
-                          batch_size=self._batch_size(len(X)), shuffle=self.shuffle,
+                          batch_size=self._batch_size(len(X)),
+                          shuffle=self._shuffler(rng) if self.shuffle else False,
                           sample_weight=sample_weight,
                           callbacks=[monitor, *(self.callbacks or ())],
                           l2=0.0 if self.solver == "adamw" else self.alpha,
                           engine=self.engine, **kwargs)
         except DivergenceError as exc:
             diverged, history = exc, net.history
+        if context is not None:
+            context.call_on_fit_task_end(estimator=self, X=X, y=y_labels)
         if "val_loss" in history:
             previous = getattr(self, "validation_loss_curve_", []) if self.warm_start or \
                 incremental else []
@@ -375,8 +426,8 @@ class _BaseNeuralNet(BaseEstimator):
             # As scikit-learn's optimizer after its last epoch: the rate for the next one.
             self._optimizer.learning_rate = self._optimizer.schedule(self.n_iter_)
         if diverged is not None:
-            if self.n_iter_ == 0 and not incremental and not (self.warm_start and
-                                                               self.loss_curve_):
+            if diverged.kept == "it started with" and not (incremental or self.warm_start):
+                # Not even the initial weights give a finite loss: the data is the problem.
                 raise ValueError(f"{_NONFINITE} ({diverged})") from None
             if self.early_stopping:
                 self.validation_scores_.append(float("nan"))
@@ -386,6 +437,30 @@ class _BaseNeuralNet(BaseEstimator):
             warn_user(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
                       "the optimization hasn't converged yet.", ConvergenceWarning)
         return self
+
+    @staticmethod
+    def _shuffler(rng):
+        """Each epoch's order as scikit-learn draws it: the last order, shuffled again."""
+        order = None
+
+        def next_order(n):
+            nonlocal order
+            order = sklearn_shuffle(np.arange(n) if order is None else order, random_state=rng)
+            return order
+
+        return next_order
+
+    def _init_as_sklearn(self, net, rng):
+        """scikit-learn's initial weights and biases (Glorot et al.'s uniform bound, with
+        factor 2 for logistic units), drawn from the same random stream in the same order,
+        so the same arguments start from the same network."""
+        factor = 2.0 if isinstance(self.activation, str) and \
+            self.activation in ("logistic", "sigmoid") else 6.0
+        for layer in net.dense_layers:
+            fan_in, fan_out = layer.W.shape
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            layer.W[...] = rng.uniform(-bound, bound, (fan_in, fan_out))
+            layer.b[...] = rng.uniform(-bound, bound, fan_out)
 
     def _train_lbfgs(self, X, targets, sample_weight):
         X, targets, sample_weight = self.network_.check_data(X, targets, sample_weight)
@@ -409,9 +484,12 @@ class _BaseNeuralNet(BaseEstimator):
         dtype = self._input_dtype(X)
         first = fresh if fresh is not None else \
             not (incremental or self.warm_start) or not hasattr(self, "network_")
+        # One random stream per fit, as scikit-learn: initial weights, split, shuffles.
+        self._random_state = check_random_state(self.random_state)
         if first:
             self.n_outputs_ = n_out
             self.network_ = self._make_network(X.shape[1], n_out, head, dtype, loss)
+            self._init_as_sklearn(self.network_, self._random_state)
             self._initialize()
         else:
             self._check_same_architecture(dtype)
@@ -526,8 +604,12 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
         return (1, "sigmoid") if k <= 2 else (k, "softmax")
 
     def _validation_score(self, net, X, y, sample_weight):
-        """Accuracy on the validation split, as scikit-learn scores a classifier."""
-        return accuracy_score(y, self._labels(net.propagate(X)), sample_weight=sample_weight)
+        """Accuracy on the validation split, as scikit-learn scores a classifier (NaN when the
+        network's outputs are not finite)."""
+        p = net.propagate(X)
+        if not np.isfinite(p).all():
+            return float("nan")
+        return accuracy_score(y, self._labels(p), sample_weight=sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -575,11 +657,15 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
         """Class probabilities, shape ``(n_samples, n_classes)`` (per label for multi-label)."""
         X = self._check_X_predict(X)
         p = self.network_.propagate(X)
-        if self._multilabel or p.shape[1] > 1:
+        if p.shape[1] > 1 and not self._multilabel:
             return p
         if len(self.classes_) == 1:
             return np.ones_like(p)
-        return np.hstack([1 - p, p])
+        # A sigmoid of a large logit is exactly 1.0 (or 0.0) in floating point: keep the
+        # probabilities strictly inside (0, 1), so that their logs and complements stay finite.
+        info = np.finfo(p.dtype)
+        np.clip(p, info.tiny, 1 - info.epsneg, out=p)
+        return p if self._multilabel else np.hstack([1 - p, p])
 
     def predict_log_proba(self, X):
         with np.errstate(divide="ignore"):
@@ -630,8 +716,12 @@ class NeuralNetRegressor(RegressorMixin, _BaseNeuralNet):
         return tags
 
     def _validation_score(self, net, X, y, sample_weight):
-        """R^2 on the validation split, as scikit-learn scores a regressor."""
-        return r2_score(y, net.propagate(X), sample_weight=sample_weight)
+        """R^2 on the validation split, as scikit-learn scores a regressor (NaN when the
+        predictions are not finite)."""
+        p = net.propagate(X)
+        if not np.isfinite(p).all():
+            return float("nan")
+        return r2_score(y, p, sample_weight=sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):

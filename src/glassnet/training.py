@@ -61,7 +61,7 @@ def split_validation(X, y, w, fraction: float, rng, stratify: bool):
 
 
 def fit(net, X, y, optimizer: Optimizer | str | None = None, epochs: int = 1,
-        batch_size: int | None = None, shuffle: bool = True, validation_data=None,
+        batch_size: int | None = None, shuffle: bool | Callable = True, validation_data=None,
         validation_split: float = 0.0, validation_freq: int = 1, sample_weight=None,
         callbacks: Iterable[Callback | Callable] = (), verbose: int = 0,
         early_stopping: int | EarlyStopping | None = None, clip_norm: float | None = None,
@@ -78,8 +78,10 @@ def fit(net, X, y, optimizer: Optimizer | str | None = None, epochs: int = 1,
         the tutorials' "iteration".
     batch_size : int, optional
         Mini-batch size; None means the whole training set.
-    shuffle : bool
-        Reshuffle the samples every epoch (from the network's seed).
+    shuffle : bool or callable
+        Reshuffle the samples every epoch (from the network's seed); or a function
+        ``order(n_samples) -> permutation`` called once per epoch (the estimators use it to draw
+        as scikit-learn does).
     validation_data : (X_val, y_val) or (X_val, y_val, sample_weight_val), optional
     validation_split : float
         Fraction of (X, y) held out for validation, chosen at random (stratified for
@@ -150,7 +152,8 @@ def fit(net, X, y, optimizer: Optimizer | str | None = None, epochs: int = 1,
 
     plan = engines.Plan(net=net, optimizer=optimizer, X=X, y=y, sample_weight=sample_weight,
                         batch_size=len(X) if batch_size is None else min(batch_size, len(X)),
-                        shuffle=bool(shuffle), clip_norm=clip_norm, l2=l2, epochs=epochs)
+                        shuffle=shuffle if callable(shuffle) else bool(shuffle),
+                        clip_norm=clip_norm, l2=l2, epochs=epochs)
     chosen = engines.choose(plan, engine)
 
     history, start_epoch = History(), 0
@@ -316,4 +319,4 @@ def _divergence_error(epoch, kept, lr) -> DivergenceError:
         f"training diverged at epoch {epoch}: the loss became NaN or infinite. The network "
         f"keeps the last weights that gave a finite loss ({kept}). Try a smaller learning "
         f"rate (now {lr:g}, e.g. {lr / 10:g}), gradient clipping (clip_norm=1.0), or "
-        "scaling the input features.")
+        "scaling the input features.", epoch=epoch, kept=kept)

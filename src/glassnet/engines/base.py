@@ -15,7 +15,7 @@ with). ``Span.kept`` says which, in words.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,7 +39,7 @@ class Plan:
     y: np.ndarray
     sample_weight: np.ndarray | None
     batch_size: int
-    shuffle: bool
+    shuffle: bool | Callable[[int], np.ndarray]     # or order(n_samples) -> permutation
     clip_norm: float | None
     l2: float
     epochs: int

@@ -26,7 +26,8 @@ class LayeredEngine(Engine):
         n = len(X)
         self.batch_size = min(plan.batch_size, n)
         # A full batch's gradient does not depend on the order of the samples.
-        self.shuffle = plan.shuffle and self.batch_size < n
+        self.shuffle = bool(plan.shuffle) and self.batch_size < n
+        self.order = plan.shuffle if callable(plan.shuffle) else net.shuffle_rng.permutation
         if self.shuffle:
             # Each batch is gathered into buffers made once per fit: as cheap as copying the
             # whole data set each epoch, without a data-sized array whose pages fault on first
@@ -65,7 +66,7 @@ class LayeredEngine(Engine):
         loss_fn, params, grads = net.loss, net.params, net.grads
         X, y, w = plan.X, plan.y, plan.sample_weight
         n, bs = len(X), self.batch_size
-        order = net.shuffle_rng.permutation(n) if self.shuffle else None
+        order = self.order(n) if self.shuffle else None
         self.snapshot, self.previous = self.previous, self.snapshot
         np.copyto(self.snapshot, params)
         total_loss, correct = 0.0, 0
