@@ -30,6 +30,27 @@ ANCHORS = [
 ]
 
 
+#: the README's MNIST command (after --data DIR)
+COMMAND = ["--layers", "800", "--batch-size", "128", "--epochs", "30", "--learning-rate",
+           "0.001", "--schedule", "cosine", "--dtype", "float32"]
+
+
+def command_row(data, epochs, out):
+    """The README's command, run as a user would; its test error, time and peak memory."""
+    import re
+
+    args = [a if a != "30" else str(epochs) for a in COMMAND]
+    start = time.perf_counter()
+    run = subprocess.run([sys.executable, "-m", "glassnet", "train", "--data", str(data), *args,
+                          "--out", str(out), "--overwrite", "--quiet", "--allow-poor"],
+                         check=True, capture_output=True, text=True,
+                         env={"PYTHONPATH": str(ROOT / "src"), **os.environ})
+    seconds = time.perf_counter() - start
+    error = float(re.search(r"test error ([0-9.]+)%", run.stdout).group(1)) / 100
+    peak = float(re.search(r"peak memory (\d+) MB", run.stdout).group(1))
+    return {"test_error": error, "epochs": epochs, "seconds": seconds, "peak_rss_mb": peak}
+
+
 def sklearn_worker(data, epochs, quick):
     import warnings
 
@@ -73,6 +94,7 @@ def main():
                           "--sklearn-worker"] + (["--quick"] if args.quick else []),
                          check=True, capture_output=True, text=True)
     rows["sklearn"] = json.loads(out.stdout.strip().splitlines()[-1])
+    rows["cli"] = command_row(args.data, epochs, args.runs / "cli")
 
     sys.path.insert(0, str(HERE))
     from run import machine, versions
@@ -91,7 +113,8 @@ def main():
                      "batch 128, float32",
               "dropout": "glassnet: 784-1024-1024-10 ReLU, dropout 0.2 / 0.5 / 0.5, Adam + "
                          "cosine, batch 128, float32",
-              "sklearn": "scikit-learn MLPClassifier(800,), adam, batch 128, same data"}
+              "sklearn": "scikit-learn MLPClassifier(800,), adam, batch 128, same data",
+              "cli": f"the README's command: `{' '.join(COMMAND)}`"}
     for key, label in labels.items():
         r = rows[key]
         lines.append(f"| this run | {label} | {r['test_error']:.2%} | {r['epochs']} | "

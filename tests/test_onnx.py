@@ -159,3 +159,23 @@ def test_the_command_exports_a_saved_model(tmp_path):
     out = run(tmp_path / "m.onnx", X)
     np.testing.assert_array_equal(out["label"], np.array(["a", "b", "c"])[net.predict(X)])
     np.testing.assert_allclose(out["probabilities"], net.predict_proba(X), rtol=1e-5, atol=1e-6)
+
+
+def test_a_command_line_model_exports_the_scaling_it_stores(tmp_path):
+    from glassnet.preprocessing import Scaler
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(loc=[10, -3], scale=[5, 0.1], size=(100, 2))
+    lines = ["a,b,label"] + [f"{a:.5f},{b:.5f},{int(a > 10)}" for a, b in X]
+    (tmp_path / "d.csv").write_text("\n".join(lines) + "\n")
+    result = subprocess.run([sys.executable, "-m", "glassnet", "train", "--data",
+                             str(tmp_path / "d.csv"), "--epochs", "30", "--out",
+                             str(tmp_path / "r"), "--quiet", "--allow-poor"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    net = gn.load(tmp_path / "r" / "model.safetensors")
+    scaler = Scaler.from_dict(net.metadata["preprocessing"])
+    assert scaler.kind == "standard"
+    out = run(gn.export.to_onnx(net), X)                   # raw, unscaled rows in
+    expected = net.predict_proba(scaler.transform(X))
+    np.testing.assert_allclose(out["probabilities"][:, 1:], expected, rtol=1e-10)

@@ -35,6 +35,12 @@ class Dataset:
     classes: list = field(default_factory=list)
     #: (height, width, channels) for image data, else None
     image_shape: tuple[int, int, int] | None = None
+    #: "classification" or "regression"
+    task: str = "classification"
+    #: a table's feature and label column names, and where the data came from
+    feature_names: list | None = None
+    label_name: str | None = None
+    source: str = ""
 
     @property
     def n_features(self) -> int:
@@ -91,7 +97,8 @@ BUILTINS = {"moons": moons, "circles": circles, "spirals": spirals, "xor": xor, 
 def _split(name, X, y, test_size=0.2, random_state=0, **kwargs) -> Dataset:
     from sklearn.model_selection import train_test_split
 
-    counts = np.unique(y, return_counts=True)[1] if y.ndim == 1 else None
+    counts = np.unique(y, return_counts=True)[1] if y.ndim == 1 and \
+        kwargs.get("task", "classification") == "classification" else None
     stratify = y if counts is not None and counts.min() >= 2 else None
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=test_size, random_state=random_state, stratify=stratify)
@@ -231,10 +238,12 @@ def load_mnist(folder, limit: int | None = None) -> Dataset:
 def load_image(path, size: tuple[int, int], channels: int = 3) -> np.ndarray:
     """One image file resized to ``size`` (height, width), as a row ``(1, h*w*channels)``
     scaled to [0, 1], like the tutorials' "predict your own image"."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
         with Image.open(path) as img:
+            # Phones store a photo sideways with an orientation tag: turn it upright first.
+            img = ImageOps.exif_transpose(img)
             img = img.convert("RGB" if channels == 3 else "L")
             img = img.resize((size[1], size[0]), Image.BILINEAR)
             arr = np.asarray(img, dtype=np.float64) / 255.0
@@ -245,7 +254,8 @@ def load_image(path, size: tuple[int, int], channels: int = 3) -> np.ndarray:
     return arr.reshape(1, -1)
 
 
-def load_image_folder(folder, size: tuple[int, int] = (64, 64)) -> Dataset:
+def load_image_folder(folder, size: tuple[int, int] = (64, 64), seed: int = 0,
+                      test_size: float = 0.2) -> Dataset:
     """A folder with one sub-folder of images per class; images resized to ``size``."""
     folder = Path(folder)
     classes = sorted(p.name for p in folder.iterdir() if p.is_dir())
@@ -260,33 +270,56 @@ def load_image_folder(folder, size: tuple[int, int] = (64, 64)) -> Dataset:
                 y.append(index)
     if not X:
         raise ValueError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) under {str(folder)!r}")
-    return _split(folder.name, np.array(X), np.array(y), classes=classes,
-                  image_shape=(size[0], size[1], 3))
+    return _split(folder.name, np.array(X), np.array(y), test_size=test_size,
+                  random_state=seed, classes=classes, image_shape=(size[0], size[1], 3),
+                  source=str(folder))
 
 
-def load(spec: str | os.PathLike, label: str | int = -1, seed: int = 0) -> Dataset:
+def load(spec: str | os.PathLike, label: str | int = -1, seed: int = 0, test_size: float = 0.2,
+         image_size: tuple[int, int] = (64, 64), task: str = "auto") -> Dataset:
     """A built-in name (moons, circles, spirals, xor, blobs) or a path: a CSV file, a ``.npz``,
-    the cat/non-cat HDF5 folder, an MNIST IDX folder, or a folder of class sub-folders."""
+    the cat/non-cat HDF5 folder, an MNIST IDX folder, or a folder of class sub-folders.
+
+    ``seed`` draws the train/test split (``test_size`` of the samples, stratified for
+    classification); ``task`` ``"auto"`` follows a table's label (``tabular.detect_task``).
+    The cat and MNIST files come with their own split.
+    """
+    from . import tabular
+
     text = str(spec)
     if text in BUILTINS:
         X, y = BUILTINS[text](random_state=seed) if text != "circles" else circles()
-        return _split(text, X, y, classes=[str(c) for c in np.unique(y)])
+        return _split(text, X, y, test_size=test_size, random_state=seed,
+                      classes=[str(c) for c in np.unique(y)], source=text)
     path = Path(spec)
     if not path.exists():
         raise FileNotFoundError(f"data {text!r} is neither a built-in data set "
                                 f"({', '.join(BUILTINS)}) nor an existing path")
     if path.is_dir():
         names = {p.name for p in path.iterdir()}
-        if "train_catvnoncat.h5" in names:
-            return load_catvnoncat(path)
-        if any(n.startswith("train-images-idx3-ubyte") for n in names):
-            return load_mnist(path)
-        return load_image_folder(path)
-    if path.suffix.lower() == ".csv":
-        X, y, _ = load_csv(path, label)
-        return _split(path.stem, X, y, classes=[str(c) for c in np.unique(y)])
+        if "train_catvnoncat.h5" in names or \
+                any(n.startswith("train-images-idx3-ubyte") for n in names):
+            ds = load_catvnoncat(path) if "train_catvnoncat.h5" in names else load_mnist(path)
+            ds.source = str(path)
+            return ds
+        return load_image_folder(path, image_size, seed=seed, test_size=test_size)
+    if path.suffix.lower() in (".csv", ".tsv", ".txt"):
+        table = tabular.read_csv(path, label)
+        kind = tabular.detect_task(table.labels) if task == "auto" else task
+        if kind == "regression":
+            y, classes = table.numeric_labels(), []
+        else:
+            y = table.labels
+            classes = [str(c) for c in np.unique(y)]
+        return _split(path.stem, table.X, y, test_size=test_size, random_state=seed,
+                      classes=classes, task=kind, feature_names=table.feature_names,
+                      label_name=table.label_name, source=str(path))
     if path.suffix.lower() == ".npz":
         X, y = load_npz(path)
-        return _split(path.stem, X, y, classes=[str(c) for c in np.unique(y)])
+        kind = tabular.detect_task(np.asarray(y)) if task == "auto" else task
+        return _split(path.stem, X, y.astype(np.float64) if kind == "regression" else y,
+                      test_size=test_size, random_state=seed, task=kind,
+                      classes=[] if kind == "regression" else [str(c) for c in np.unique(y)],
+                      source=str(path))
     raise ValueError(f"don't know how to read {text!r}: use a .csv or .npz file, the cat/non-cat "
                      "HDF5 folder, an MNIST IDX folder, or a folder of class sub-folders")

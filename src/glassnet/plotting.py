@@ -10,7 +10,8 @@ import numpy as np
 
 from .losses import class_indices
 
-__all__ = ["loss_curve", "decision_boundary", "scatter", "image_predictions", "save", "to_png"]
+__all__ = ["loss_curve", "decision_boundary", "scatter", "image_predictions", "save", "to_png",
+           "predicted_vs_true"]
 
 
 def _figure(figsize=(6.4, 4.8)):
@@ -162,3 +163,19 @@ def to_png(fig, dpi: int = 90) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()
+
+
+def predicted_vs_true(predicted, true, title: str = "Predicted against true"):
+    """A regression's predictions against the true values, with the diagonal they would lie
+    on if they were right."""
+    predicted, true = np.ravel(predicted), np.ravel(true)
+    fig, ax = _figure()
+    ax.scatter(true, predicted, s=14, alpha=0.7, edgecolor="k", linewidth=0.3)
+    low, high = float(min(true.min(), predicted.min())), float(max(true.max(), predicted.max()))
+    ax.plot([low, high], [low, high], color="tab:red", linewidth=1, label="predicted = true")
+    ax.set_xlabel("true value")
+    ax.set_ylabel("predicted value")
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    return fig

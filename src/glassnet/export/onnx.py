@@ -25,6 +25,7 @@ import json
 import math
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -62,6 +63,13 @@ def to_onnx(model, *, dtype=None, opset: int = DEFAULT_OPSET, feature_names=None
     opset = check_int(opset, "opset", low=MIN_OPSET)
     scalers, estimator = _split_pipeline(model)
     net, kind, classes = _describe(estimator)
+    stored = (getattr(net, "metadata", None) or {}).get("preprocessing")
+    if stored and stored.get("kind", "none") != "none":
+        # The scaling a model trained by `glassnet train` keeps in its file: (X - offset) / scale.
+        from ..preprocessing import Scaler
+
+        scaler = Scaler.from_dict(stored)
+        scalers.append(SimpleNamespace(mean_=scaler.offset, scale_=scaler.scale))
     if not net.built:
         raise ValueError("cannot export a network that is not built: fit it first")
     dtype = net.dtype if dtype is None else check_dtype(dtype)

@@ -1,0 +1,50 @@
+"""The table reader's decisions and the stored scaling, checked against what they stand for."""
+
+import numpy as np
+import pytest
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+from glassnet.preprocessing import Scaler
+from glassnet.tabular import detect_task, read_csv
+
+
+@pytest.mark.parametrize("kind,reference", [("standard", StandardScaler),
+                                            ("minmax", MinMaxScaler)])
+def test_scalers_are_scikit_learns(kind, reference):
+    rng = np.random.default_rng(0)
+    X = rng.normal(loc=3, scale=[1, 10, 100], size=(50, 3))
+    X[:, 1] = 7.0                                        # a constant column is left as is
+    ours = Scaler(kind).fit(X)
+    np.testing.assert_allclose(ours.transform(X), reference().fit_transform(X), atol=1e-12)
+    again = Scaler.from_dict(ours.to_dict())
+    np.testing.assert_array_equal(again.transform(X), ours.transform(X))
+
+
+def test_the_identity_scaler_copies_nothing():
+    X = np.ones((4, 2))
+    assert Scaler("none").fit(X).transform(X) is X
+
+
+@pytest.mark.parametrize("data", [[], {"kind": "standard", "offset": [0, 1], "scale": [1]},
+                                  {"kind": "standard", "offset": [0], "scale": [0]},
+                                  {"kind": "cubic", "offset": [0], "scale": [1]}])
+def test_damaged_stored_scaling_is_refused(data):
+    with pytest.raises(ValueError):
+        Scaler.from_dict(data)
+
+
+@pytest.mark.parametrize("labels,task", [
+    (["a", "b", "a"], "classification"), (["1", "0", "1", "0"], "classification"),
+    ([str(v) for v in np.linspace(0, 1, 40)], "regression"),
+    ([str(v) for v in range(100)], "regression"),       # many distinct integers: a count
+    (["3", "5", "NA", "4.5", "2.25"], "regression"), (["True", "False"], "classification")])
+def test_the_task_follows_the_label(labels, task):
+    assert detect_task(np.array(labels)) == task
+
+
+def test_a_header_of_numbers_is_data_and_text_is_a_header(tmp_path):
+    (tmp_path / "a.csv").write_text("1,2,x\n3,4,y\n5,6,x\n")
+    (tmp_path / "b.csv").write_text("f1,f2,label\n3,4,y\n5,6,x\n")
+    assert len(read_csv(tmp_path / "a.csv").X) == 3
+    table = read_csv(tmp_path / "b.csv")
+    assert len(table.X) == 2 and table.feature_names == ["f1", "f2"]
