@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= runs/demo
 
-.PHONY: demo test lint bench bench-mnist bench-sklearn bench-smoke fuzz clean
+.PHONY: demo test lint bench bench-mnist bench-sklearn bench-dask bench-smoke fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ bench: $(STAMP)
 bench-mnist: $(STAMP)
 	$(BIN)/python bench/mnist.py --data ../shared/data/mnist --out bench/mnist.md
 	$(BIN)/python bench/run.py --render bench/results.json --out bench/results.md
+
+bench-dask: $(STAMP)
+	$(BIN)/python bench/data_parallel.py --out bench/data_parallel.md
 
 bench-sklearn: $(STAMP)
 	$(BIN)/python bench/sklearn_parity.py --out bench/sklearn_parity.md

@@ -51,6 +51,16 @@ def test_the_bare_numpy_step_trains_like_glassnet():
     np.testing.assert_allclose(bare.params, net.params, rtol=0, atol=1e-5 * moved)
 
 
+def test_data_parallel_benchmark_smoke_run(tmp_path):
+    out = tmp_path / "dp.md"
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "data_parallel.py"),
+                             "--quick", "--out", str(out)], capture_output=True, text=True,
+                            timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    text = out.read_text()
+    assert "| small 20-32-1, batch 2048 | 705 |" in text and "QUICK RUN" in text
+
+
 def test_sklearn_parity_benchmark_smoke_run(tmp_path):
     out = tmp_path / "parity.md"
     result = subprocess.run([sys.executable, str(ROOT / "bench" / "sklearn_parity.py"),

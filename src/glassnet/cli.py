@@ -688,6 +688,122 @@ def reproduce(
 
 
 @app.command()
+def tune(
+    data: Annotated[str, typer.Option(help="Data as for train.")] = "moons",
+    label: Annotated[str, typer.Option(help="CSV label column.")] = "-1",
+    trials: Annotated[int, typer.Option(help="Trials in the study, counting those already "
+                                        "run (a rerun resumes).")] = 20,
+    epochs: Annotated[int, typer.Option(help="Epochs per trial.")] = 50,
+    space: Annotated[Path | None, typer.Option(help="A TOML search space (default: layers, "
+                                               "activation, optimizer, learning rate, L2, "
+                                               "dropout, batch size).")] = None,
+    storage: Annotated[Path | None, typer.Option(help="The study's journal file (default: "
+                                                 "OUT/journal.log).")] = None,
+    study_name: Annotated[str, typer.Option(help="The study's name in the journal.")] =
+    "glassnet",
+    workers: Annotated[int, typer.Option(help="Local Dask worker processes.")] = 2,
+    scheduler: Annotated[str | None, typer.Option(help="Address of an existing Dask "
+                                                  "scheduler.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the split and the sampler.")] = 0,
+    out: Annotated[Path | None, typer.Option(help="Folder for the best model, the trials' "
+                                             "models and the plots.")] = None,
+):
+    """Sweep hyperparameters with Optuna on Dask workers; save the best model and plots."""
+    import contextlib
+    import tomllib
+    import warnings
+
+    try:
+        import optuna
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise CLIError("glassnet tune needs Optuna and Dask: pip install 'glassnet[tune]'") \
+            from None
+    from glassnet import tune as sweep
+    from glassnet.checkpoints import atomic_write_bytes
+
+    if trials < 1 or epochs < 1 or workers < 1:
+        raise CLIError("--trials, --epochs and --workers must be at least 1")
+    try:
+        chosen = sweep.check_space(tomllib.loads(space.read_text()) if space else
+                                   dict(sweep.DEFAULT_SPACE))
+    except (OSError, tomllib.TOMLDecodeError, ValueError) as exc:
+        raise CLIError(f"--space: {exc}") from None
+    out = out or Path("runs") / f"tune-{Path(data).stem}"
+    try:
+        (out / "trials").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CLIError(f"cannot make {_plain(out)}: {exc.strerror}") from None
+    storage = storage or out / "journal.log"
+    study = optuna.create_study(study_name=study_name, storage=sweep.journal(storage),
+                                direction="minimize", load_if_exists=True,
+                                sampler=optuna.samplers.TPESampler(seed=seed),
+                                pruner=optuna.pruners.MedianPruner(n_startup_trials=2,
+                                                                   n_warmup_steps=3))
+    finished = [t for t in study.trials if t.state.is_finished()]
+    remaining = trials - len(finished)
+    console = _console()
+    console.print(f"study {study_name!r} in {_plain(storage)}: {len(finished)} trials done, "
+                  f"{max(remaining, 0)} to run", soft_wrap=True)
+    if remaining > 0:
+        cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1,
+                                                      processes=True, dashboard_address=None)
+        client = Client(scheduler or cluster)
+        args = (str(storage), study_name, data, label, epochs, seed, str(out), chosen)
+        submitted = 0
+        try:
+            pool = as_completed()
+            while submitted < min(remaining, workers):
+                pool.add(client.submit(sweep.run_trial, *args, pure=False))
+                submitted += 1
+            for future in pool:
+                future.result()
+                if submitted < remaining:
+                    pool.add(client.submit(sweep.run_trial, *args, pure=False))
+                    submitted += 1
+        except KeyboardInterrupt:
+            console.print(f"interrupted: the study is kept in {_plain(storage)}; run the same "
+                          "command again to resume it", soft_wrap=True)
+            raise typer.Exit(130) from None
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    study = optuna.load_study(study_name=study_name, storage=sweep.journal(storage))
+    best = sweep.best_trials(study)
+    states = [t.state.name for t in study.trials]
+    console.print(f"{len(states)} trials: {states.count('COMPLETE')} complete, "
+                  f"{states.count('PRUNED')} pruned, {states.count('FAIL')} failed")
+    if not best:
+        raise CLIError("no trial completed; widen the search space or add --epochs")
+    from rich.table import Table
+
+    table = Table(title="best trials (validation loss)")
+    for column in ("trial", "val_loss", "hyperparameters"):
+        table.add_column(column)
+    for t in best:
+        table.add_row(str(t.number), f"{t.value:.5f}",
+                      _plain(", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+                                       for k, v in t.params.items())))
+    console.print(table)
+    source = out / "trials" / f"trial-{best[0].number}.safetensors"
+    atomic_write_bytes(out / "model.safetensors", source.read_bytes())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from optuna.visualization import matplotlib as plots
+
+        from glassnet import plotting
+
+        for name, draw in (("history.png", plots.plot_optimization_history),
+                           ("importances.png", plots.plot_param_importances)):
+            # Importances need two complete trials with different values.
+            with contextlib.suppress(ValueError, RuntimeError, ZeroDivisionError):
+                plotting.save(draw(study).figure, out / name)
+    console.print(f"best model (trial {best[0].number}): {_plain(out / 'model.safetensors')}",
+                  soft_wrap=True)
+
+
+@app.command()
 def explain(
     model: Annotated[Path, typer.Argument(help="A model.safetensors file.")],
     data: Annotated[str, typer.Option(help="Data as for train.")] = "moons",

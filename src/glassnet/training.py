@@ -131,7 +131,15 @@ def fit(net, X, y, optimizer: Optimizer | str | None = None, epochs: int = 1,
     if checkpoint is not None:
         checkpoint = check_checkpoint_folder(checkpoint)
 
-    X, y, sample_weight = net.check_data(X, y, sample_weight)
+    adopted = engine.adopt(net, X, y, sample_weight) if isinstance(engine, engines.Engine) \
+        else None
+    if adopted is not None:                  # the data stays where the engine keeps it
+        if validation_split:
+            raise ValueError("validation_split needs the training data on this machine; with "
+                             "data kept on a cluster pass validation_data=(X_val, y_val)")
+        X, y, sample_weight = adopted
+    else:
+        X, y, sample_weight = net.check_data(X, y, sample_weight)
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
             raise ValueError("validation_data must be a tuple (X_val, y_val)")

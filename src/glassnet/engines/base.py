@@ -83,6 +83,12 @@ class Engine:
         """Why this engine cannot compute ``plan``'s steps exactly, or None when it can."""
         return None
 
+    def adopt(self, net, X, y, sample_weight):
+        """Data this engine keeps elsewhere (a Dask array for ``DataParallel``): check it where
+        it lies and return stand-ins ``(X, y, sample_weight)`` with the lengths and shapes, or
+        None to let ``fit`` check the data here as usual."""
+        return None
+
     def pays_off(self, plan: Plan) -> bool:
         """Whether ``engine="auto"`` should prefer this engine for ``plan`` (speed, not
         exactness: ``refuses`` is asked first)."""

@@ -1,0 +1,242 @@
+"""Data-parallel training on a Dask cluster: the ``DataParallel`` engine.
+
+The training set is split into contiguous shards that stay on the workers. Each step the
+driver chooses the batch exactly as the layered engine does (the same shuffles), every worker
+computes the *sum* of the gradients of its rows of that batch (``net.backpropagate`` on its
+part, times the part's weight), and the driver adds them up, divides by the batch's weight,
+and applies the optimizer to the one flat parameter buffer, which goes back to the workers with
+the next step. So the iterates are those of single-process training with the same batches, up
+to the reassociation of the sums (a test compares them at ``rtol=1e-6`` in float64). Dropout
+masks are drawn on the workers, from streams seeded per shard from the network's own:
+deterministic, but not the single-process masks.
+
+Bytes moved per step: about ``2 x params x workers`` (the buffer out, a gradient back), against
+``batch x n_features`` of work per worker: it pays when a step's arithmetic is large beside the
+network (wide batches, small networks); ``docs/scale.md`` has the measurements.
+
+Needs ``pip install 'glassnet[dask]'``. A worker lost mid-fit stops the fit with an error
+that says so; the network keeps the weights from the start of that epoch, never wrong ones.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .engines import Engine, Plan, Span
+
+__all__ = ["DataParallel", "WorkerLostError"]
+
+
+class WorkerLostError(RuntimeError):
+    """A Dask worker (and the shard it held) was lost during a data-parallel fit."""
+
+
+class _Remote:
+    """What the training loop sees of data kept on the cluster: its length and shape."""
+
+    def __init__(self, shape, dtype):
+        self.shape, self.dtype = tuple(shape), dtype
+
+    def __len__(self):
+        return self.shape[0]
+
+
+def _checked_block(net, X, y):
+    """On a worker: one partition checked and converted as ``fit`` does for local data."""
+    X, y, _ = net.check_data(np.asarray(X), np.asarray(y))
+    return X, y, None
+
+
+def _shard_step(net, shard, params, rows):
+    """On a worker: ``(loss x weight, gradient x weight, correct, weight)`` of ``rows`` of its
+    shard at ``params``."""
+    X, y, w = shard
+    net.params = params
+    Xb, yb = X[rows], y[rows]
+    wb = None if w is None else w[rows]
+    loss, out = net.backpropagate(Xb, yb, wb)
+    weight = float(len(rows)) if wb is None else float(wb.sum())
+    correct = net.loss.n_correct(out, yb) if net.loss.is_classification else 0
+    return float(loss) * weight, net.grads * weight, correct, weight
+
+
+class DataParallel(Engine):
+    """``net.fit(X, y, engine=DataParallel(client))``; ``n_shards`` defaults to one per worker."""
+
+    name = "data_parallel"
+    preferred_span = 1 << 20
+
+    def __init__(self, client, n_shards: int | None = None):
+        self.client, self.n_shards = client, n_shards
+        self.adopted = None
+
+    def adopt(self, net, X, y, sample_weight):
+        """A Dask array's partitions become the shards, checked on the workers that hold them;
+        nothing passes through this machine but their sizes."""
+        try:
+            import dask.array as da
+        except ImportError:
+            return None
+        if not isinstance(X, da.Array):
+            self.adopted = None
+            return None
+        if sample_weight is not None:
+            raise ValueError("sample_weight with a Dask array X is not supported; fold the "
+                             "weights into the data or pass NumPy arrays")
+        if X.ndim != 2 or not np.isfinite(X.shape).all():
+            raise ValueError(f"X must be a 2-D Dask array of known shape; got {X.shape}")
+        if not net.built:
+            net.build(X.shape[1])
+        X = X.rechunk({1: -1})
+        y = da.asarray(y)
+        if y.shape[0] != X.shape[0]:
+            raise ValueError(f"X and y have different numbers of samples: {X.shape[0]} and "
+                             f"{y.shape[0]}")
+        y = y.rechunk((X.chunks[0],) + tuple((s,) for s in y.shape[1:]))
+        from dask import delayed
+
+        probe = net.clone()
+        blocks = [delayed(_checked_block)(probe, xb, yb) for xb, yb in
+                  zip(X.to_delayed().ravel(), y.to_delayed().ravel())]
+        futures = self.client.compute(blocks)
+        self.client.gather(futures)            # errors in the data surface here, named
+        who = self.client.who_has(futures)
+        self.adopted = [(f, sorted(who[f.key])[:1]) for f in futures]
+        sizes = np.cumsum([0, *X.chunks[0]])
+        self.adopted_bounds = sizes.astype(int)
+        n_out = net.output_dim
+        y_shape = (X.shape[0],) if net.loss.name == "categorical_crossentropy" and \
+            y.ndim == 1 else (X.shape[0], n_out)
+        return _Remote(X.shape, net.dtype), _Remote(y_shape, net.dtype), None
+
+    def start(self, plan: Plan) -> None:
+        client, net = self.client, plan.net
+        self.plan, self.net, self.optimizer = plan, net, plan.optimizer
+        workers = sorted(client.scheduler_info()["workers"])
+        if not workers:
+            raise WorkerLostError("the Dask cluster has no workers")
+        n = len(plan.X)
+        if self.adopted is not None:
+            k = len(self.adopted)
+            self.bounds = self.adopted_bounds
+        else:
+            k = max(1, min(self.n_shards or len(workers), n))
+            self.bounds = np.linspace(0, n, k + 1).astype(int)
+        # Per-shard dropout streams, seeded from the network's own: deterministic.
+        seeds = np.random.SeedSequence(int(net.dropout_rng.integers(2 ** 63))).spawn(k)
+        self.shards, self.nets, self.homes = [], [], []
+        for i in range(k):
+            if self.adopted is not None:
+                future, where = self.adopted[i]
+                self.shards.append(future)
+                self.homes.append(where)
+                shard_net = net.clone()
+                shard_net.dropout_rng = np.random.default_rng(seeds[i])
+                self.nets += client.scatter([shard_net], workers=where)
+                continue
+            s, e = self.bounds[i], self.bounds[i + 1]
+            where = [workers[i % len(workers)]]
+            self.homes.append(where)
+            w = None if plan.sample_weight is None else plan.sample_weight[s:e]
+            # scatter() splits a sequence into one future per item: a list of one keeps the
+            # shard one object.
+            self.shards += client.scatter([(plan.X[s:e], plan.y[s:e], w)], workers=where)
+            shard_net = net.clone()
+            shard_net.dropout_rng = np.random.default_rng(seeds[i])
+            self.nets += client.scatter([shard_net], workers=where)
+        self.batch_size = min(plan.batch_size, n)
+        self.shuffle = bool(plan.shuffle) and self.batch_size < n
+        self.order = plan.shuffle if callable(plan.shuffle) else net.shuffle_rng.permutation
+        self.snapshot, self.previous = np.empty_like(net.params), np.empty_like(net.params)
+        self.last_epoch = None
+
+    def run(self, epochs, rates):
+        losses, accuracies = [], []
+        classify = self.net.loss.is_classification
+        for epoch, rate in zip(epochs, rates):
+            self.optimizer.learning_rate = rate
+            result = self._epoch(epoch)
+            if isinstance(result, str):
+                return Span(losses, accuracies if classify else None, kept=result)
+            losses.append(result[0])
+            accuracies.append(result[1])
+        return Span(losses, accuracies if classify else None)
+
+    def _gradient(self, idx, epoch):
+        """The batch ``idx`` (global rows): its mean loss, correct count and weight, with the
+        mean gradient written into ``net.grads``."""
+        parts = []
+        for i in range(len(self.shards)):
+            s, e = self.bounds[i], self.bounds[i + 1]
+            rows = idx[(idx >= s) & (idx < e)] - s
+            if len(rows):
+                # Pinned to the shard's worker: the data stays where it was put, never copied.
+                parts.append(self.client.submit(_shard_step, self.nets[i], self.shards[i],
+                                                self.net.params, rows, pure=False,
+                                                workers=self.homes[i],
+                                                allow_other_workers=False))
+        try:
+            results = self.client.gather(parts)
+        except Exception as exc:   # noqa: BLE001 - any loss of a worker or its data
+            self.net.params = self.snapshot
+            raise WorkerLostError(
+                f"a Dask worker was lost during epoch {epoch} ({type(exc).__name__}: {exc}); "
+                "its shard of the data went with it. The network keeps the weights from the "
+                "start of that epoch: fit again to send the data anew") from None
+        weight = sum(r[3] for r in results)
+        norm = weight if weight > 0 else 1.0
+        grads = self.net.grads
+        grads[...] = sum(r[1] for r in results)
+        grads /= norm
+        return sum(r[0] for r in results) / norm, sum(r[2] for r in results), weight
+
+    def _epoch(self, epoch):
+        net, plan = self.net, self.plan
+        params, grads = net.params, net.grads
+        n, bs = len(plan.X), self.batch_size
+        order = self.order(n) if self.shuffle else np.arange(n)
+        self.snapshot, self.previous = self.previous, self.snapshot
+        np.copyto(self.snapshot, params)
+        total_loss, correct = 0.0, 0
+        for start in range(0, n, bs):
+            loss, hits, weight = self._gradient(order[start:start + bs], epoch)
+            if not math.isfinite(loss):
+                return self._diverged(epoch, first_batch=start == 0)
+            if plan.l2 and weight > 0:
+                W, dW = params[:net.n_weights], grads[:net.n_weights]
+                loss += 0.5 * plan.l2 * float(W @ W) / weight
+                dW += (plan.l2 / weight) * W
+            total_loss += loss * weight
+            correct += hits
+            step = grads
+            if plan.clip_norm is not None:
+                norm = math.sqrt(float(grads @ grads))
+                if norm > plan.clip_norm:
+                    step = grads * (plan.clip_norm / norm)
+            self.optimizer.step(params, step, net.n_weights)
+        self.last_epoch = epoch
+        total = n if plan.sample_weight is None else float(plan.sample_weight.sum())
+        return total_loss / total, correct / n
+
+    def _diverged(self, epoch, first_batch):
+        """The layered engine's rule (see ``engines.base``)."""
+        if not first_batch:
+            self.net.params, kept = self.snapshot, f"from the start of epoch {epoch}"
+        elif self.last_epoch is not None:
+            self.net.params, kept = self.previous, f"from the start of epoch {self.last_epoch}"
+        else:
+            self.net.params, kept = self.snapshot, "it started with"
+        return kept
+
+    def finish(self):
+        if self.last_epoch is not None and not np.isfinite(self.net.params).all():
+            return self._diverged(self.last_epoch, first_batch=False)
+        return None
+
+    def close(self):
+        for future in self.shards + self.nets:
+            future.release()
+        self.shards, self.nets, self.adopted = [], [], None
+        self.net.release_buffers()

@@ -1,0 +1,159 @@
+"""Hyperparameter sweeps with Optuna, on Dask workers: what ``glassnet tune`` runs.
+
+The study lives in a journal file (Optuna's ``JournalFileBackend``: no server; several
+processes, and machines sharing the file system, write to it together), so a sweep stopped by
+Ctrl-C or a crash resumes where it was by running the same command again. Each trial is one
+Dask task that loads the data itself, samples its hyperparameters from the search space,
+trains with glassnet and reports the validation loss after every epoch, so Optuna's pruner
+stops the unpromising ones early. Every trial saves its model; the best one is copied to
+``model.safetensors`` in the run folder with its settings.
+
+A search space is plain data (a TOML file for the command): each key a list of choices, or a
+table ``{low, high, log}`` for a number range::
+
+    layers = ["16", "32,16", "64,32"]
+    learning_rate = {low = 1e-4, high = 1e-1, log = true}
+
+Needs ``pip install 'glassnet[tune]'`` (Optuna and Dask).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["DEFAULT_SPACE", "check_space", "suggest", "journal", "run_trial", "best_trials"]
+
+#: the search space of ``glassnet tune`` when none is given
+DEFAULT_SPACE = {
+    "layers": ["8", "16", "16,16", "32,16"],
+    "activation": ["relu", "tanh"],
+    "optimizer": ["adam", "sgd"],
+    "learning_rate": {"low": 1e-4, "high": 0.3, "log": True},
+    "l2": {"low": 1e-6, "high": 1e-2, "log": True},
+    "dropout": [0.0, 0.1, 0.3],
+    "batch_size": [16, 32, 64],
+}
+_KEYS = set(DEFAULT_SPACE)
+
+
+def check_space(space: dict) -> dict:
+    """The space, checked: known keys, non-empty choices, ranges with ``low < high``."""
+    if not isinstance(space, dict) or not space:
+        raise ValueError("a search space is a table of hyperparameters")
+    unknown = sorted(set(space) - _KEYS)
+    if unknown:
+        raise ValueError(f"unknown hyperparameters {unknown} in the search space; known ones "
+                         f"are {sorted(_KEYS)}")
+    for key, value in space.items():
+        if isinstance(value, list):
+            if not value:
+                raise ValueError(f"{key}: an empty list of choices")
+        elif isinstance(value, dict):
+            low, high = value.get("low"), value.get("high")
+            if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (low, high)) \
+                    or not low < high or (value.get("log") and low <= 0):
+                raise ValueError(f"{key}: a range needs numbers low < high (and low > 0 with "
+                                 f"log = true); got {value}")
+        else:
+            raise ValueError(f"{key}: give a list of choices or a table {{low, high, log}}")
+    return {**{k: v for k, v in DEFAULT_SPACE.items() if k not in space}, **space}
+
+
+def suggest(trial, space: dict) -> dict:
+    """One trial's hyperparameters from ``space``."""
+    params = {}
+    for key, value in space.items():
+        if isinstance(value, list):
+            params[key] = trial.suggest_categorical(key, value)
+        else:
+            params[key] = trial.suggest_float(key, value["low"], value["high"],
+                                              log=bool(value.get("log")))
+    return params
+
+
+def journal(path):
+    """The Optuna storage of a study kept in the journal file ``path``."""
+    import optuna
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return JournalStorage(JournalFileBackend(str(path)))
+
+
+def run_trial(storage_path: str, study_name: str, data: str, label: str, epochs: int,
+              seed: int, out: str, space: dict) -> int:
+    """One trial, run where Dask puts it: returns its number."""
+    import optuna
+
+    from .callbacks import Callback
+    from .datasets import load
+    from .io import save
+    from .layers import Dense, Dropout
+    from .network import Network
+    from .optimizers import get as get_optimizer
+    from .preprocessing import Scaler
+
+    study = optuna.load_study(study_name=study_name, storage=journal(storage_path))
+    trial = study.ask()
+    p = suggest(trial, space)
+    ds = load(data, label=label, seed=seed)
+    if ds.task != "classification":
+        raise ValueError("glassnet tune sweeps classifiers (the label is continuous)")
+    from sklearn.model_selection import train_test_split
+
+    classes = sorted({str(c) for c in np.concatenate([ds.y_train, ds.y_test])})
+    y = np.searchsorted(np.array(classes), ds.y_train.astype(str))
+    X_train, X_val, y_train, y_val = train_test_split(ds.X_train, y, test_size=0.25,
+                                                      random_state=seed, stratify=y)
+    scaler = Scaler("none" if ds.image_shape is not None else "standard").fit(X_train)
+    layers = []
+    for units in (int(u) for u in str(p["layers"]).split(",") if u.strip()):
+        layers.append(Dense(units, p["activation"]))
+        if p["dropout"]:
+            layers.append(Dropout(p["dropout"]))
+    head = Dense(1, "sigmoid") if len(classes) == 2 else Dense(len(classes), "softmax")
+    net = Network(layers + [head], input_dim=ds.n_features, seed=seed + trial.number)
+
+    class Report(Callback):
+        """Each epoch's validation loss to Optuna, which may prune the trial."""
+
+        reads_weights = False
+
+        def on_epoch_end(self, epoch, logs, net, history):
+            value = logs["val_loss"]
+            trial.report(value if math.isfinite(value) else 1e300, epoch)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+
+    try:
+        history = net.fit(scaler.transform(X_train), y_train,
+                          optimizer=get_optimizer(p["optimizer"],
+                                                  learning_rate=p["learning_rate"]),
+                          epochs=epochs, batch_size=int(p["batch_size"]) or None, l2=p["l2"],
+                          validation_data=(scaler.transform(X_val), y_val),
+                          callbacks=[Report()])
+    except optuna.TrialPruned:
+        study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+        return trial.number
+    except ValueError:                 # diverged, or an impossible combination
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        return trial.number
+    value = float(min(history["val_loss"]))
+    save(net, Path(out) / "trials" / f"trial-{trial.number}.safetensors",
+         {"data": ds.source, "label": ds.label_name, "task": "classification",
+          "classes": classes, "feature_names": ds.feature_names,
+          "preprocessing": scaler.to_dict(), "image_shape": None, "hyperparameters": p,
+          "val_loss": value, "trial": trial.number})
+    study.tell(trial, value)
+    return trial.number
+
+
+def best_trials(study, k: int = 5):
+    """The ``k`` best completed trials, best first."""
+    import optuna
+
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    return sorted(done, key=lambda t: t.value)[:k]

@@ -1,0 +1,176 @@
+"""glassnet on a Dask cluster (a local one of 2 worker processes): sweeps through joblib,
+data-parallel training against single-process training, a lost worker, ``glassnet tune``."""
+
+import copy
+import os
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+
+distributed = pytest.importorskip("distributed")
+pytest.importorskip("optuna")
+
+from glassnet.distributed import DataParallel, WorkerLostError  # noqa: E402
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(240, 5))
+Y = (X[:, 0] + X[:, 1] * X[:, 2] > 0).astype(int)
+W = RNG.random(240) + 0.5
+
+
+def _cluster():
+    return distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                    dashboard_address=None, silence_logs=40)
+
+
+@pytest.fixture(scope="module")
+def client():
+    with _cluster() as cluster, distributed.Client(cluster) as c:
+        yield c
+
+
+def test_a_grid_search_through_the_dask_joblib_backend_equals_the_serial_one(client):
+    import joblib
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import GridSearchCV
+
+    from glassnet.sklearn import NeuralNetClassifier
+
+    grid = {"hidden_layer_sizes": [(4,), (8,)], "alpha": [1e-4, 1e-2]}
+    base = NeuralNetClassifier(max_iter=30, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        serial = GridSearchCV(base, grid, cv=3, n_jobs=1).fit(X, Y)
+        with joblib.parallel_backend("dask"):
+            spread = GridSearchCV(base, grid, cv=3).fit(X, Y)
+    np.testing.assert_array_equal(spread.cv_results_["mean_test_score"],
+                                  serial.cv_results_["mean_test_score"])
+    assert spread.best_params_ == serial.best_params_
+
+
+@pytest.mark.parametrize("optimizer,batch_size,weighted,l2", [
+    ("sgd", None, False, 0.0), ("sgd", 32, True, 0.01), ("momentum", 50, False, 0.0),
+    ("adam", 32, False, 0.001), ("rmsprop", 64, True, 0.0), ("adamw", None, True, 0.0)])
+def test_data_parallel_training_gives_the_single_process_weights(client, optimizer,
+                                                                  batch_size, weighted, l2):
+    def make():
+        return {"sgd": gn.SGD(0.2), "momentum": gn.SGD(0.05, momentum=0.9, nesterov=True),
+                "adam": gn.Adam(0.01), "rmsprop": gn.RMSprop(0.005),
+                "adamw": gn.AdamW(0.01)}[optimizer]
+
+    layers = [gn.Dense(8, "tanh"), gn.Dense(4, "relu"), gn.Dense(1, "sigmoid")]
+    args = dict(epochs=6, batch_size=batch_size, sample_weight=W if weighted else None, l2=l2)
+    spread = gn.Network(copy.deepcopy(layers), seed=3)
+    h_spread = spread.fit(X, Y, optimizer=make(), engine=DataParallel(client), **args)
+    alone = gn.Network(copy.deepcopy(layers), seed=3)
+    h_alone = alone.fit(X, Y, optimizer=make(), engine="layered", **args)
+    assert h_spread.engine == "data_parallel"
+    np.testing.assert_allclose(spread.params, alone.params, rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(h_spread["loss"], h_alone["loss"], rtol=1e-9)
+    assert h_spread["accuracy"] == h_alone["accuracy"]
+    np.testing.assert_allclose(spread.grads, alone.grads, rtol=1e-6, atol=1e-12)
+
+
+def test_more_shards_than_workers_and_softmax_heads_give_the_same_weights(client):
+    y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0)
+    layers = [gn.Dense(6, "relu"), gn.Dense(3, "softmax")]
+    spread, alone = (gn.Network(copy.deepcopy(layers), seed=1) for _ in range(2))
+    spread.fit(X, y, optimizer=gn.Adam(0.01), epochs=4, batch_size=40,
+               engine=DataParallel(client, n_shards=5))
+    alone.fit(X, y, optimizer=gn.Adam(0.01), epochs=4, batch_size=40, engine="layered")
+    np.testing.assert_allclose(spread.params, alone.params, rtol=1e-6, atol=1e-12)
+
+
+def test_dropout_is_seeded_per_shard_and_deterministic(client):
+    layers = [gn.Dense(8, "relu"), gn.Dropout(0.3), gn.Dense(1, "sigmoid")]
+    runs = []
+    for _ in range(2):
+        net = gn.Network(copy.deepcopy(layers), seed=4)
+        net.fit(X, Y, optimizer=gn.Adam(0.01), epochs=3, batch_size=32,
+                engine=DataParallel(client))
+        runs.append(net.params)
+    np.testing.assert_array_equal(runs[0], runs[1])
+
+
+def test_a_worker_killed_mid_fit_is_an_error_and_the_weights_are_an_epochs_start():
+    with _cluster() as cluster, distributed.Client(cluster) as c:
+        net = gn.Network([gn.Dense(8, "relu"), gn.Dense(1, "sigmoid")], seed=0)
+        starts = []
+
+        def kill_at_epoch_2(epoch, logs):
+            starts.append(net.params.copy())
+            if epoch == 2:
+                victim = sorted(c.scheduler_info()["workers"])[0]
+                c.submit(os._exit, 1, workers=[victim], pure=False)   # the process dies
+                import time
+
+                time.sleep(1.0)
+
+        with pytest.raises(WorkerLostError, match="worker was lost during epoch 3"):
+            net.fit(X, Y, optimizer=gn.Adam(0.01), epochs=8, batch_size=16,
+                    engine=DataParallel(c), callbacks=[kill_at_epoch_2])
+        # Never silently wrong: the weights epoch 3 started from (the end of epoch 2).
+        np.testing.assert_array_equal(net.params, starts[2])
+
+
+def test_glassnet_tune_finishes_prunes_saves_the_best_model_and_resumes(tmp_path):
+    def tune(trials):
+        return subprocess.run([sys.executable, "-m", "glassnet", "tune", "--trials", str(trials),
+                               "--epochs", "15", "--workers", "2", "--out", str(tmp_path / "t")],
+                              capture_output=True, text=True, timeout=600)
+
+    first = tune(6)
+    assert first.returncode == 0, first.stderr
+    assert "0 trials done, 6 to run" in first.stdout
+    import optuna
+
+    from glassnet.tune import journal
+
+    study = optuna.load_study(study_name="glassnet", storage=journal(tmp_path / "t" /
+                                                                      "journal.log"))
+    states = [t.state for t in study.trials]
+    assert len(states) == 6
+    best = min((t for t in study.trials if t.value is not None), key=lambda t: t.value)
+    net = gn.load(tmp_path / "t" / "model.safetensors")
+    assert net.metadata["trial"] == best.number
+    assert net.metadata["val_loss"] == pytest.approx(best.value)
+    assert (tmp_path / "t" / "history.png").exists()
+    again = tune(9)
+    assert again.returncode == 0, again.stderr
+    assert "6 trials done, 3 to run" in again.stdout
+    study = optuna.load_study(study_name="glassnet", storage=journal(tmp_path / "t" /
+                                                                      "journal.log"))
+    states = [t.state for t in study.trials]
+    assert len(states) == 9
+    assert optuna.trial.TrialState.PRUNED in states        # the pruner stopped some
+
+
+def test_a_dask_array_trains_where_it_lies_and_gives_the_single_process_weights(client):
+    import dask.array as da
+
+    layers = [gn.Dense(8, "relu"), gn.Dense(1, "sigmoid")]
+    spread, alone = (gn.Network(copy.deepcopy(layers), seed=1) for _ in range(2))
+    X_dask, y_dask = da.from_array(X, chunks=(70, 5)), da.from_array(Y, chunks=70)
+    spread.fit(X_dask, y_dask, optimizer=gn.Adam(0.01), epochs=4, batch_size=32,
+               engine=DataParallel(client))
+    alone.fit(X, Y, optimizer=gn.Adam(0.01), epochs=4, batch_size=32, engine="layered")
+    np.testing.assert_allclose(spread.params, alone.params, rtol=1e-6, atol=1e-12)
+
+
+def test_bad_values_in_a_dask_partition_are_named_like_local_ones(client):
+    import dask.array as da
+
+    bad = X.copy()
+    bad[150, 2] = np.nan
+    net = gn.Network([gn.Dense(4, "relu"), gn.Dense(1, "sigmoid")], seed=0)
+    with pytest.raises(ValueError, match="X contains NaN or infinity"):
+        net.fit(da.from_array(bad, chunks=(70, 5)), da.from_array(Y, chunks=70),
+                engine=DataParallel(client))
+    with pytest.raises(ValueError, match="validation_split needs the training data"):
+        net.fit(da.from_array(X, chunks=(70, 5)), da.from_array(Y, chunks=70),
+                engine=DataParallel(client), validation_split=0.2)
