@@ -25,6 +25,7 @@ import math
 import numpy as np
 
 from .engines import Engine, Plan, Span
+from .engines.base import EpochSnapshots
 
 __all__ = ["DataParallel", "WorkerLostError"]
 
@@ -149,8 +150,7 @@ class DataParallel(Engine):
         self.batch_size = min(plan.batch_size, n)
         self.shuffle = bool(plan.shuffle) and self.batch_size < n
         self.order = plan.shuffle if callable(plan.shuffle) else net.shuffle_rng.permutation
-        self.snapshot, self.previous = np.empty_like(net.params), np.empty_like(net.params)
-        self.last_epoch = None
+        self.snapshots = EpochSnapshots(net)
 
     def run(self, epochs, rates):
         losses, accuracies = [], []
@@ -180,7 +180,7 @@ class DataParallel(Engine):
         try:
             results = self.client.gather(parts)
         except Exception as exc:   # noqa: BLE001 - any loss of a worker or its data
-            self.net.params = self.snapshot
+            self.net.params = self.snapshots.snapshot
             raise WorkerLostError(
                 f"a Dask worker was lost during epoch {epoch} ({type(exc).__name__}: {exc}); "
                 "its shard of the data went with it. The network keeps the weights from the "
@@ -197,13 +197,12 @@ class DataParallel(Engine):
         params, grads = net.params, net.grads
         n, bs = len(plan.X), self.batch_size
         order = self.order(n) if self.shuffle else np.arange(n)
-        self.snapshot, self.previous = self.previous, self.snapshot
-        np.copyto(self.snapshot, params)
+        self.snapshots.begin()
         total_loss, correct = 0.0, 0
         for start in range(0, n, bs):
             loss, hits, weight = self._gradient(order[start:start + bs], epoch)
             if not math.isfinite(loss):
-                return self._diverged(epoch, first_batch=start == 0)
+                return self.snapshots.restore(epoch, first_batch=start == 0)
             if plan.l2 and weight > 0:
                 W, dW = params[:net.n_weights], grads[:net.n_weights]
                 loss += 0.5 * plan.l2 * float(W @ W) / weight
@@ -216,24 +215,12 @@ class DataParallel(Engine):
                 if norm > plan.clip_norm:
                     step = grads * (plan.clip_norm / norm)
             self.optimizer.step(params, step, net.n_weights)
-        self.last_epoch = epoch
+        self.snapshots.end(epoch)
         total = n if plan.sample_weight is None else float(plan.sample_weight.sum())
         return total_loss / total, correct / n
 
-    def _diverged(self, epoch, first_batch):
-        """The layered engine's rule (see ``engines.base``)."""
-        if not first_batch:
-            self.net.params, kept = self.snapshot, f"from the start of epoch {epoch}"
-        elif self.last_epoch is not None:
-            self.net.params, kept = self.previous, f"from the start of epoch {self.last_epoch}"
-        else:
-            self.net.params, kept = self.snapshot, "it started with"
-        return kept
-
     def finish(self):
-        if self.last_epoch is not None and not np.isfinite(self.net.params).all():
-            return self._diverged(self.last_epoch, first_batch=False)
-        return None
+        return self.snapshots.finish()
 
     def close(self):
         for future in self.shards + self.nets:

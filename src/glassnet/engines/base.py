@@ -22,7 +22,7 @@ import numpy as np
 
 from ..optimizers import SGD
 
-__all__ = ["Plan", "Span", "Engine"]
+__all__ = ["Plan", "Span", "Engine", "EpochSnapshots"]
 
 
 @dataclass
@@ -52,6 +52,55 @@ class Plan:
     def plain_sgd(self) -> bool:
         """SGD itself (not a subclass that may change the step), without momentum or decay."""
         return type(self.optimizer) is SGD and self.optimizer.plain
+
+    def refuses_unless_plain_full_batch(self) -> str | None:
+        """Why this is not plain full-batch gradient descent (what the tape and the row space
+        compute), or None."""
+        if not self.full_batch:
+            return "it trains full batches only (batch_size=None)"
+        if not self.plain_sgd:
+            return "it runs plain gradient descent only (SGD without momentum or weight decay)"
+        if self.l2 or self.clip_norm is not None:
+            return "it does not apply l2 or clip_norm"
+        return None
+
+
+class EpochSnapshots:
+    """The weights at the start of this epoch and of the one before, for engines that update
+    ``net.params`` in place: the divergence rule above at the cost of one copy per epoch."""
+
+    def __init__(self, net):
+        self.net = net
+        self.snapshot, self.previous = np.empty_like(net.params), np.empty_like(net.params)
+        self.last_epoch = None     # nothing in `previous` until an epoch ran here (a resumed
+        #                            run starts at a later epoch)
+
+    def begin(self) -> None:
+        """At the start of an epoch."""
+        self.snapshot, self.previous = self.previous, self.snapshot
+        np.copyto(self.snapshot, self.net.params)
+
+    def end(self, epoch: int) -> None:
+        self.last_epoch = epoch
+
+    def restore(self, epoch: int, first_batch: bool) -> str:
+        """Epoch ``epoch`` met a non-finite loss: put back the last weights that gave a finite
+        one, and say which."""
+        if not first_batch:
+            # This epoch's first batch had a finite loss with the weights it started from.
+            self.net.params, kept = self.snapshot, f"from the start of epoch {epoch}"
+        elif self.last_epoch is not None:
+            # The epoch before ran here, and its first batch had a finite loss.
+            self.net.params, kept = self.previous, f"from the start of epoch {self.last_epoch}"
+        else:
+            self.net.params, kept = self.snapshot, "it started with"
+        return kept
+
+    def finish(self) -> str | None:
+        """Weights that overflowed in the very last step: restore, and say which were kept."""
+        if self.last_epoch is not None and not np.isfinite(self.net.params).all():
+            return self.restore(self.last_epoch, first_batch=False)
+        return None
 
 
 @dataclass

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from .base import Engine, Plan, Span
+from .base import Engine, EpochSnapshots, Plan, Span
 
 __all__ = ["LayeredEngine"]
 
@@ -42,11 +42,7 @@ class LayeredEngine(Engine):
         self.scaled = plan.plain_sgd and plan.clip_norm is None
         self.grad_scale = 1.0          # what net.grads holds, in units of the gradient
         self._clipped = np.empty_like(net.params) if plan.clip_norm is not None else None
-        # Weights at the start of this epoch and of the one before: restoring the right one on
-        # divergence costs one copy per epoch, not one per step. `previous` holds nothing until
-        # this engine has run an epoch (a resumed run starts at a later epoch).
-        self.snapshot, self.previous = np.empty_like(net.params), np.empty_like(net.params)
-        self.last_epoch = None
+        self.snapshots = EpochSnapshots(net)
 
     def run(self, epochs, rates):
         losses, accuracies = [], []
@@ -67,8 +63,7 @@ class LayeredEngine(Engine):
         X, y, w = plan.X, plan.y, plan.sample_weight
         n, bs = len(X), self.batch_size
         order = self.order(n) if self.shuffle else None
-        self.snapshot, self.previous = self.previous, self.snapshot
-        np.copyto(self.snapshot, params)
+        self.snapshots.begin()
         total_loss, correct = 0.0, 0
         classify = loss_fn.is_classification
         # A rate of 0 (a schedule's end) takes the ordinary step, so that net.grads keeps the
@@ -85,7 +80,7 @@ class LayeredEngine(Engine):
             loss, out = net.backpropagate(Xb, yb, wb, grad_scale=scale)
             self.grad_scale = scale
             if not math.isfinite(loss):
-                return self._diverged(epoch, first_batch=start == 0)
+                return self.snapshots.restore(epoch, first_batch=start == 0)
             weight = len(Xb) if wb is None else float(wb.sum())
             if plan.l2 and weight > 0:      # a batch of zero weight has no loss to penalise
                 W, dW = params[:net.n_weights], grads[:net.n_weights]
@@ -103,7 +98,7 @@ class LayeredEngine(Engine):
                 self.optimizer.step_scaled(params, grads)
             else:
                 self.optimizer.step(params, step_grad, net.n_weights)
-        self.last_epoch = epoch
+        self.snapshots.end(epoch)
         total_weight = n if w is None else float(w.sum())
         return total_loss / total_weight, correct / n
 
@@ -117,22 +112,8 @@ class LayeredEngine(Engine):
             np.take(plan.sample_weight, idx, out=self._w[:k], mode="clip")
         return Xb, yb, wb
 
-    def _diverged(self, epoch, first_batch):
-        """Restore the last weights that gave a finite loss; say which they are."""
-        if not first_batch:
-            # This epoch's first batch had a finite loss with the weights it started from.
-            self.net.params, kept = self.snapshot, f"from the start of epoch {epoch}"
-        elif self.last_epoch is not None:
-            # The epoch before ran here, and its first batch had a finite loss.
-            self.net.params, kept = self.previous, f"from the start of epoch {self.last_epoch}"
-        else:
-            self.net.params, kept = self.snapshot, "it started with"
-        return kept
-
     def finish(self):
-        if self.last_epoch is not None and not np.isfinite(self.net.params).all():
-            return self._diverged(self.last_epoch, first_batch=False)
-        return None
+        return self.snapshots.finish()
 
     def sync(self):
         # Plain SGD's gradient buffer holds rate x gradient (see start).

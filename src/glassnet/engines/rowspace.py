@@ -35,14 +35,13 @@ class RowSpaceEngine(Engine):
     name = "rowspace"
 
     def refuses(self, plan: Plan) -> str | None:
-        if not plan.full_batch:
-            return "it trains full batches only (batch_size=None)"
-        if not plan.plain_sgd:
-            # Momentum would stay in the row space too, but Adam's and RMSprop's per-weight
-            # scaling would not.
-            return "it runs plain gradient descent only (SGD without momentum or weight decay)"
-        if plan.l2 or plan.clip_norm is not None:
-            return "l2 pulls W1 out of the row space of X, and clip_norm is not supported"
+        if plan.l2:
+            return "l2 pulls W1 out of the row space of X"
+        # Momentum would stay in the row space too, but Adam's and RMSprop's per-weight scaling
+        # would not.
+        reason = plan.refuses_unless_plain_full_batch()
+        if reason:
+            return reason
         if not isinstance(plan.net.layers[0], Dense):
             return "the first layer must be Dense"
         return None

@@ -255,13 +255,7 @@ class TapeEngine(Engine):
     can_rewind = True
 
     def refuses(self, plan: Plan) -> str | None:
-        if not plan.full_batch:
-            return "it trains full batches only (batch_size=None)"
-        if not plan.plain_sgd:
-            return "it runs plain gradient descent only (SGD without momentum or weight decay)"
-        if plan.l2 or plan.clip_norm is not None:
-            return "it does not apply l2 or clip_norm"
-        return _refuses_network(plan.net)
+        return plan.refuses_unless_plain_full_batch() or _refuses_network(plan.net)
 
     def pays_off(self, plan: Plan) -> bool:
         # Beyond this a step is arithmetic, not call overhead, and the layered engine costs the
