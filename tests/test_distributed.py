@@ -174,3 +174,17 @@ def test_bad_values_in_a_dask_partition_are_named_like_local_ones(client):
     with pytest.raises(ValueError, match="validation_split needs the training data"):
         net.fit(da.from_array(X, chunks=(70, 5)), da.from_array(Y, chunks=70),
                 engine=DataParallel(client), validation_split=0.2)
+
+
+def test_consecutive_fits_on_the_same_data_do_not_share_cluster_data(client):
+    """Scattered data is named by its content's hash unless asked otherwise: a fit releasing
+    its shards must not take away those of the next fit on the same data (a race CI caught)."""
+    layers = [gn.Dense(4, "relu"), gn.Dense(1, "sigmoid")]
+    results = []
+    for _ in range(4):
+        net = gn.Network(copy.deepcopy(layers), seed=2)
+        net.fit(X, Y, optimizer=gn.SGD(0.1), epochs=2, batch_size=60,
+                engine=DataParallel(client))
+        results.append(net.params)
+    for params in results[1:]:
+        np.testing.assert_array_equal(params, results[0])

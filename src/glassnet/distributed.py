@@ -135,18 +135,20 @@ class DataParallel(Engine):
                 self.homes.append(where)
                 shard_net = net.clone()
                 shard_net.dropout_rng = np.random.default_rng(seeds[i])
-                self.nets += client.scatter([shard_net], workers=where)
+                self.nets += client.scatter([shard_net], workers=where, hash=False)
                 continue
             s, e = self.bounds[i], self.bounds[i + 1]
             where = [workers[i % len(workers)]]
             self.homes.append(where)
             w = None if plan.sample_weight is None else plan.sample_weight[s:e]
             # scatter() splits a sequence into one future per item: a list of one keeps the
-            # shard one object.
-            self.shards += client.scatter([(plan.X[s:e], plan.y[s:e], w)], workers=where)
+            # shard one object. hash=False: by default a key is the content's hash, so a second
+            # fit on the same data would share keys that the first one's close() releases.
+            self.shards += client.scatter([(plan.X[s:e], plan.y[s:e], w)], workers=where,
+                                          hash=False)
             shard_net = net.clone()
             shard_net.dropout_rng = np.random.default_rng(seeds[i])
-            self.nets += client.scatter([shard_net], workers=where)
+            self.nets += client.scatter([shard_net], workers=where, hash=False)
         self.batch_size = min(plan.batch_size, n)
         self.shuffle = bool(plan.shuffle) and self.batch_size < n
         self.order = plan.shuffle if callable(plan.shuffle) else net.shuffle_rng.permutation
