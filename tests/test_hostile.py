@@ -259,10 +259,12 @@ def test_invalid_options_are_refused_with_the_name_and_the_value(make, message):
 
 def test_early_stopping_on_a_metric_that_does_not_exist_names_the_ones_that_do():
     stopper = gn.callbacks.EarlyStopping(monitor="val_acc")
+    seen = []
     with pytest.raises(ValueError, match=r"monitor='val_acc'.*\['accuracy', 'learning_rate', "
                                          r"'loss'\]"):
-        gn.Network([gn.Dense(1, "sigmoid")], seed=0).fit(X, Y, epochs=3,
-                                                          early_stopping=stopper)
+        gn.Network([gn.Dense(1, "sigmoid")], seed=0).fit(
+            X, Y, epochs=3, early_stopping=stopper, callbacks=[lambda e, logs: seen.append(e)])
+    assert not seen                                   # before any epoch ran
 
 
 @pytest.mark.parametrize("change", [{"hidden_layer_sizes": (7,)}, {"dtype": "float32"},

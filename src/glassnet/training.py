@@ -158,6 +158,16 @@ def fit(net, X, y, optimizer: Optimizer | str | None = None, epochs: int = 1,
         callbacks.append(early_stopping if isinstance(early_stopping, EarlyStopping)
                          else EarlyStopping(patience=early_stopping))
 
+    # What this fit will record, so that a monitor naming anything else fails before any work.
+    recorded = {"loss", "learning_rate"} | ({"accuracy"} if net.loss.is_classification else set())
+    if validation is not None:
+        recorded |= {f"val_{k}" for k in recorded - {"learning_rate"}}
+    for cb in callbacks:
+        monitor = getattr(cb, "monitor", None) if isinstance(cb, EarlyStopping) else None
+        if monitor is not None and monitor not in recorded:
+            raise ValueError(f"EarlyStopping(monitor={monitor!r}): no such metric; this fit "
+                             f"records {sorted(recorded)}")
+
     plan = engines.Plan(net=net, optimizer=optimizer, X=X, y=y, sample_weight=sample_weight,
                         batch_size=len(X) if batch_size is None else min(batch_size, len(X)),
                         shuffle=shuffle if callable(shuffle) else bool(shuffle),
