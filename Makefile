@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/glassnet train --out $(OUT)
+	$(BIN)/glassnet train --out $(OUT) --overwrite
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests bench examples fuzz
