@@ -130,8 +130,8 @@ def _stat(value) -> str:
 
 
 def _head(value, samples):
-    if isinstance(value, np.ndarray) and value.ndim >= 1 and len(value) > samples \
-            and value.ndim == 2:
+    """The first ``samples`` rows of a matrix (vectors and numbers whole)."""
+    if isinstance(value, np.ndarray) and value.ndim == 2 and len(value) > samples:
         return value[:samples]
     return value
 
