@@ -24,8 +24,7 @@ import math
 
 import numpy as np
 
-from .engines import Engine, Plan, Span
-from .engines.base import EpochSnapshots
+from .engines import LayeredEngine, Plan
 
 __all__ = ["DataParallel", "WorkerLostError"]
 
@@ -63,8 +62,12 @@ def _shard_step(net, shard, params, rows):
     return float(loss) * weight, net.grads * weight, correct, weight
 
 
-class DataParallel(Engine):
-    """``net.fit(X, y, engine=DataParallel(client))``; ``n_shards`` defaults to one per worker."""
+class DataParallel(LayeredEngine):
+    """``net.fit(X, y, engine=DataParallel(client))``; ``n_shards`` defaults to one per worker.
+
+    It walks the batches as the layered engine does (its ``run``, shuffles and divergence rule);
+    only a batch's gradient is computed elsewhere.
+    """
 
     name = "data_parallel"
     preferred_span = 1 << 20
@@ -113,8 +116,8 @@ class DataParallel(Engine):
         return _Remote(X.shape, net.dtype), _Remote(y_shape, net.dtype), None
 
     def start(self, plan: Plan) -> None:
+        self._start_batches(plan)
         client, net = self.client, plan.net
-        self.plan, self.net, self.optimizer = plan, net, plan.optimizer
         workers = sorted(client.scheduler_info()["workers"])
         if not workers:
             raise WorkerLostError("the Dask cluster has no workers")
@@ -149,22 +152,6 @@ class DataParallel(Engine):
             shard_net = net.clone()
             shard_net.dropout_rng = np.random.default_rng(seeds[i])
             self.nets += client.scatter([shard_net], workers=where, hash=False)
-        self.batch_size = min(plan.batch_size, n)
-        self.shuffle = bool(plan.shuffle) and self.batch_size < n
-        self.order = plan.shuffle if callable(plan.shuffle) else net.shuffle_rng.permutation
-        self.snapshots = EpochSnapshots(net)
-
-    def run(self, epochs, rates):
-        losses, accuracies = [], []
-        classify = self.net.loss.is_classification
-        for epoch, rate in zip(epochs, rates):
-            self.optimizer.learning_rate = rate
-            result = self._epoch(epoch)
-            if isinstance(result, str):
-                return Span(losses, accuracies if classify else None, kept=result)
-            losses.append(result[0])
-            accuracies.append(result[1])
-        return Span(losses, accuracies if classify else None)
 
     def _gradient(self, idx, epoch):
         """The batch ``idx`` (global rows): its mean loss, correct count and weight, with the
@@ -194,7 +181,7 @@ class DataParallel(Engine):
         grads /= norm
         return sum(r[0] for r in results) / norm, sum(r[2] for r in results), weight
 
-    def _epoch(self, epoch):
+    def _epoch(self, epoch, rate):
         net, plan = self.net, self.plan
         params, grads = net.params, net.grads
         n, bs = len(plan.X), self.batch_size
@@ -220,9 +207,6 @@ class DataParallel(Engine):
         self.snapshots.end(epoch)
         total = n if plan.sample_weight is None else float(plan.sample_weight.sum())
         return total_loss / total, correct / n
-
-    def finish(self):
-        return self.snapshots.finish()
 
     def close(self):
         for future in self.shards + self.nets:

@@ -372,7 +372,9 @@ class _BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         rng = self._random_state
-        validation = None
+        # With early stopping: the validation split's network targets (for the validation loss)
+        # and its labels as given (for the score).
+        scored, kwargs = None, {}
         if self.early_stopping:
             # As scikit-learn: only single-output (binary) problems are stratified, on the 0/1
             # targets.
@@ -387,10 +389,10 @@ class _BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
             if len(X_val) < 2:
                 raise ValueError("The validation set is too small. Increase "
                                  "'validation_fraction' or the size of your dataset.")
-            validation = (X_val, t_val, w_val, y_val)
+            scored = (X_val, y_val, w_val)
+            kwargs["validation_data"] = (X_val, t_val, w_val)
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = self._make_optimizer(len(X))
-        scored = None if validation is None else (validation[0], validation[3], validation[2])
         context = None
         if getattr(self, "_skl_callbacks", None):
             context = self._init_callback_context(max_subtasks=1 if incremental else
@@ -400,10 +402,6 @@ class _BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
                            (X, y_labels))
         self.n_iter_ = 0
         epochs = 1 if incremental else self.max_iter
-        kwargs = {}
-        if validation is not None:
-            kwargs["validation_data"] = validation[:3] if validation[2] is not None else \
-                validation[:2]
         diverged = None
         try:
             history = fit(net, X, targets, optimizer=self._optimizer, epochs=epochs,
@@ -426,7 +424,7 @@ class _BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
             # As scikit-learn's optimizer after its last epoch: the rate for the next one.
             self._optimizer.learning_rate = self._optimizer.schedule(self.n_iter_)
         if diverged is not None:
-            if diverged.kept == "it started with" and not (incremental or self.warm_start):
+            if diverged.at_start and not (incremental or self.warm_start):
                 # Not even the initial weights give a finite loss: the data is the problem.
                 raise ValueError(f"{_NONFINITE} ({diverged})") from None
             if self.early_stopping:

@@ -203,6 +203,7 @@ class _Loop:
         self.epochs, self.validation, self.validation_freq = epochs, validation, validation_freq
         self.callbacks, self.checkpoint = callbacks, checkpoint
         self.checkpoint_every, self.verbose = checkpoint_every, verbose
+        self.callbacks_read_weights = any(cb.reads_weights for cb in callbacks)
         self.bar = None
         if progress:
             from .progress import ProgressBar
@@ -233,7 +234,6 @@ class _Loop:
 
     def run(self, start_epoch):
         net, engine, history, optimizer = self.net, self.engine, self.history, self.optimizer
-        self.callbacks_read_weights = any(cb.reads_weights for cb in self.callbacks)
         for cb in self.callbacks:
             cb.on_train_begin(net, history)
         if self.bar is not None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import KEPT_INITIAL
 from ..optimizers import SGD
 
 __all__ = ["Plan", "Span", "Engine", "EpochSnapshots"]
@@ -93,7 +94,7 @@ class EpochSnapshots:
             # The epoch before ran here, and its first batch had a finite loss.
             self.net.params, kept = self.previous, f"from the start of epoch {self.last_epoch}"
         else:
-            self.net.params, kept = self.snapshot, "it started with"
+            self.net.params, kept = self.snapshot, KEPT_INITIAL
         return kept
 
     def finish(self) -> str | None:

@@ -20,14 +20,22 @@ class LayeredEngine(Engine):
     name = "layered"
     preferred_span = 64
 
-    def start(self, plan: Plan) -> None:
-        net, X, y, w = plan.net, plan.X, plan.y, plan.sample_weight
+    def _start_batches(self, plan: Plan) -> None:
+        """What every engine that walks the batches as this one does needs: the batch size,
+        each epoch's order, the epoch snapshots for the divergence rule."""
+        net = plan.net
         self.plan, self.net, self.optimizer = plan, net, plan.optimizer
-        n = len(X)
+        n = len(plan.X)
         self.batch_size = min(plan.batch_size, n)
         # A full batch's gradient does not depend on the order of the samples.
         self.shuffle = bool(plan.shuffle) and self.batch_size < n
         self.order = plan.shuffle if callable(plan.shuffle) else net.shuffle_rng.permutation
+        self.snapshots = EpochSnapshots(net)
+        self.grad_scale = 1.0          # what net.grads holds, in units of the gradient
+
+    def start(self, plan: Plan) -> None:
+        self._start_batches(plan)
+        net, X, y, w = plan.net, plan.X, plan.y, plan.sample_weight
         if self.shuffle:
             # Each batch is gathered into buffers made once per fit: as cheap as copying the
             # whole data set each epoch, without a data-sized array whose pages fault on first
@@ -40,9 +48,7 @@ class LayeredEngine(Engine):
         # the update is one pass over the parameters (params -= grads), not two. Clipping needs
         # the gradient's own norm, so it keeps the ordinary step.
         self.scaled = plan.plain_sgd and plan.clip_norm is None
-        self.grad_scale = 1.0          # what net.grads holds, in units of the gradient
         self._clipped = np.empty_like(net.params) if plan.clip_norm is not None else None
-        self.snapshots = EpochSnapshots(net)
 
     def run(self, epochs, rates):
         losses, accuracies = [], []

@@ -30,6 +30,7 @@ import numpy as np
 
 from .. import activations, losses
 from .._kernels import constant_row
+from ..errors import KEPT_INITIAL
 from ..layers import Dense
 from .base import Engine, Plan, Span
 
@@ -304,7 +305,7 @@ class TapeEngine(Engine):
                 plan.optimizer.learning_rate = block_rates[done]
                 if self.last_epoch is None and done == 0:
                     self._rewind(block[0])
-                    kept = "it started with"
+                    kept = KEPT_INITIAL
                 else:
                     # The weights that gave the last finite loss, those of the step before.
                     self._rewind(diverged - 1)
