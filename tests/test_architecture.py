@@ -77,7 +77,8 @@ def test_rowspace_trains_as_the_layered_engine_through_the_tape_and_without_it()
 
 def test_rowspace_refuses_what_leaves_the_row_space():
     net = gn.Network(_layers(), seed=0)
-    for kwargs, reason in (({"l2": 0.1}, "l2 pulls W1"), ({"batch_size": 4}, "full batches"),
+    for kwargs, reason in (({"l2": 0.1}, "l1 and l2 pull W1"), ({"l1": 0.1}, "l1 and l2 pull W1"),
+                           ({"batch_size": 4}, "full batches"),
                            ({"optimizer": gn.Adam()}, "plain gradient descent")):
         with pytest.raises(ValueError, match=f"engine='rowspace' cannot run .*{reason}"):
             net.fit(X_WIDE, Y_WIDE, engine="rowspace", **kwargs)

@@ -42,8 +42,10 @@ def test_train_options_and_evaluate_and_info(tmp_path):
     out = tmp_path / "blobs"
     result = glassnet("train", "--data", "blobs", "--layers", "8", "--activation", "tanh",
                       "--optimizer", "sgd", "--learning-rate", "0.1", "--epochs", "50",
-                      "--batch-size", "32", "--seed", "3", "--out", out, "--quiet")
+                      "--batch-size", "32", "--seed", "3", "--l1", "0.0005", "--out", out,
+                      "--quiet")
     assert result.returncode == 0, result.stderr
+    assert "l1 = 0.0005" in (out / "config.toml").read_text()
     net = gn.load(out / "model.safetensors")
     assert [layer.units for layer in net.dense_layers] == [8, 3]
     assert net.dense_layers[0].activation.name == "tanh"
@@ -92,6 +94,7 @@ def test_predict_your_own_image(tmp_path):
     (("train", "--layers", "3,x"), "--layers must be comma-separated"),
     (("train", "--optimizer", "adagrad"), "unknown optimizer"),
     (("train", "--learning-rate", "-1"), "--learning-rate must be > 0"),
+    (("train", "--l1", "-1"), "--l1 must be >= 0"),
     (("info", "absent.safetensors"), "no model file"),
     (("reproduce", "mnist"), "unknown experiment"),
     (("reproduce", "cats"), "cats needs --data"),

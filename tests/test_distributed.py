@@ -55,7 +55,8 @@ def test_a_grid_search_through_the_dask_joblib_backend_equals_the_serial_one(cli
 
 @pytest.mark.parametrize("optimizer,batch_size,weighted,l2", [
     ("sgd", None, False, 0.0), ("sgd", 32, True, 0.01), ("momentum", 50, False, 0.0),
-    ("adam", 32, False, 0.001), ("rmsprop", 64, True, 0.0), ("adamw", None, True, 0.0)])
+    ("adam", 32, False, 0.001), ("rmsprop", 64, True, 0.0),
+    ("momentum", 32, True, "l1"), ("adamw", None, True, 0.0)])
 def test_data_parallel_training_gives_the_single_process_weights(client, optimizer,
                                                                   batch_size, weighted, l2):
     def make():
@@ -64,7 +65,8 @@ def test_data_parallel_training_gives_the_single_process_weights(client, optimiz
                 "adamw": gn.AdamW(0.01)}[optimizer]
 
     layers = [gn.Dense(8, "tanh"), gn.Dense(4, "relu"), gn.Dense(1, "sigmoid")]
-    args = dict(epochs=6, batch_size=batch_size, sample_weight=W if weighted else None, l2=l2)
+    penalty = {"l1": 0.01} if l2 == "l1" else {"l2": l2}
+    args = dict(epochs=6, batch_size=batch_size, sample_weight=W if weighted else None, **penalty)
     spread = gn.Network(copy.deepcopy(layers), seed=3)
     h_spread = spread.fit(X, Y, optimizer=make(), engine=DataParallel(client), **args)
     alone = gn.Network(copy.deepcopy(layers), seed=3)

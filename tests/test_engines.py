@@ -145,7 +145,7 @@ def test_verbose_lines_are_those_of_the_layered_path(monkeypatch, capsys):
 
 @pytest.mark.parametrize("change,reason", [
     ("momentum", "plain gradient descent"), ("adam", "plain gradient descent"),
-    ("l2", "l2"), ("clip", "clip_norm"), ("dropout", "Dense layers only"),
+    ("l2", "l2"), ("l1", "l1"), ("clip", "clip_norm"), ("dropout", "Dense layers only"),
     ("leaky_relu", "activations must be among"), ("mini-batch", "full batches")])
 def test_the_tape_refuses_what_it_would_compute_differently(change, reason):
     layers, y = [gn.Dense(5, "relu"), gn.Dense(1, "sigmoid")], Y_BINARY
@@ -154,8 +154,8 @@ def test_the_tape_refuses_what_it_would_compute_differently(change, reason):
         optimizer = gn.SGD(0.1, momentum=0.9)
     elif change == "adam":
         optimizer = gn.Adam()
-    elif change == "l2":
-        args["l2"] = 0.01
+    elif change in ("l1", "l2"):
+        args[change] = 0.01
     elif change == "clip":
         args["clip_norm"] = 1.0
     elif change == "dropout":

@@ -155,6 +155,46 @@ def test_l2_adds_the_penalty_to_loss_and_gradient(moons):
     np.testing.assert_allclose(a.params, expected, rtol=1e-12)
 
 
+def test_l1_adds_the_penalty_to_loss_and_its_subgradient_to_the_weights(moons):
+    X, y = moons
+    a, b = net(input_dim=2), net(input_dim=2)
+    b.params[:3] = 0.0                  # where |w| has no derivative, the subgradient is 0
+    a.params[:] = b.params
+    loss, grad = b.loss_and_grad(X, y)
+    W = b.params[:b.n_weights]
+    a.fit(X, y, optimizer=gn.SGD(0.1), epochs=1, l1=0.5, l2=0.2)
+    assert a.history["loss"][0] == pytest.approx(
+        loss + (0.5 * np.abs(W).sum() + 0.5 * 0.2 * W @ W) / len(X))
+    expected = b.params.copy()
+    expected -= 0.1 * grad
+    expected[:b.n_weights] -= 0.1 / len(X) * (0.5 * np.sign(W) + 0.2 * W)
+    np.testing.assert_allclose(a.params, expected, rtol=1e-12)   # sign(0) = 0 included
+
+
+def test_the_l1_gradient_is_the_derivative_of_the_l1_loss(moons):
+    """Finite differences of the loss fit reports, away from w = 0, against the step it took."""
+    X, y = moons
+    X, y = X[:40], y[:40]
+    base = net(input_dim=2)
+
+    def penalised_loss(params):
+        probe = net(input_dim=2)
+        probe.params[:] = params
+        loss, _ = probe.loss_and_grad(X, y)
+        return loss + 0.3 * np.abs(params[:probe.n_weights]).sum() / len(X)
+
+    stepped = net()
+    stepped.fit(X, y, optimizer=gn.SGD(1.0), epochs=1, l1=0.3)
+    analytic = base.params - stepped.params             # SGD(1.0): the step is the gradient
+    eps = 1e-6
+    for i in (0, 5, base.n_weights - 1, base.n_weights):
+        up, down = base.params.copy(), base.params.copy()
+        up[i] += eps
+        down[i] -= eps
+        numeric = (penalised_loss(up) - penalised_loss(down)) / (2 * eps)
+        assert analytic[i] == pytest.approx(numeric, rel=1e-5, abs=1e-9)
+
+
 def test_divergence_stops_with_the_epoch_and_keeps_last_finite_weights():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(50, 3)) * 100
@@ -216,6 +256,7 @@ def test_dropout_is_inverted_and_deterministic():
     ({"clip_norm": -1}, "clip_norm must be a number > 0"),
     ({"optimizer": "adagrad"}, "unknown optimizer"),
     ({"l2": -1}, "l2 must be"),
+    ({"l1": -1}, "l1 must be"),
 ])
 def test_invalid_fit_arguments_are_refused(moons, kwargs, match):
     X, y = moons

@@ -74,6 +74,7 @@ RUN_FILES = ("model.safetensors", "history.json", "config.toml", "loss.png",
 _OPTIONS = {"data": str, "label": str, "task": str, "layers": str, "activation": str,
             "optimizer": str, "learning_rate": float, "momentum": float, "schedule": str,
             "epochs": int, "batch_size": int, "dropout": float, "l2": float,
+            "l1": float,
             "test_size": float, "validation_split": float, "validation_freq": int,
             "early_stopping": int, "scale": str, "image_size": int, "seed": int, "dtype": str,
             "checkpoint_every": int}
@@ -135,6 +136,7 @@ def _check_options(o: dict) -> None:
                                f"{o['batch_size']}")
     need(0 <= o["dropout"] < 1, f"--dropout must be in [0, 1); got {o['dropout']}")
     need(o["l2"] >= 0, f"--l2 must be >= 0; got {o['l2']}")
+    need(o["l1"] >= 0, f"--l1 must be >= 0; got {o['l1']}")
     need(0 < o["test_size"] < 1, f"--test-size must be in (0, 1); got {o['test_size']}")
     need(0 <= o["validation_split"] < 1, f"--validation-split must be in [0, 1); got "
                                          f"{o['validation_split']}")
@@ -248,6 +250,7 @@ def train(
     batch_size: Annotated[int, typer.Option(help="Mini-batch size; 0 = full batch.")] = 0,
     dropout: Annotated[float, typer.Option(help="Dropout rate after each hidden layer.")] = 0.0,
     l2: Annotated[float, typer.Option(help="L2 penalty on the weights.")] = 0.0,
+    l1: Annotated[float, typer.Option(help="L1 penalty on the weights.")] = 0.0,
     test_size: Annotated[float, typer.Option(help="Fraction held out for testing.")] = 0.2,
     validation_split: Annotated[float, typer.Option(help="Fraction of the training split "
                                                     "held out for validation.")] = 0.0,
@@ -355,7 +358,7 @@ def train(
     with _StopOnInterrupt() as interrupt:
         try:
             history = net.fit(X_train, y_train, optimizer=opt, epochs=o["epochs"],
-                              batch_size=o["batch_size"] or None, l2=o["l2"],
+                              batch_size=o["batch_size"] or None, l2=o["l2"], l1=o["l1"],
                               progress=interactive,
                               verbose=0 if interactive or quiet else max(1, o["epochs"] // 20),
                               checkpoint=out, checkpoint_every=o["checkpoint_every"] or

@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from .engines import LayeredEngine, Plan
+from .engines import LayeredEngine, Plan, penalize
 
 __all__ = ["DataParallel", "WorkerLostError"]
 
@@ -192,10 +192,8 @@ class DataParallel(LayeredEngine):
             loss, hits, weight = self._gradient(order[start:start + bs], epoch)
             if not math.isfinite(loss):
                 return self.snapshots.restore(epoch, first_batch=start == 0)
-            if plan.l2 and weight > 0:
-                W, dW = params[:net.n_weights], grads[:net.n_weights]
-                loss += 0.5 * plan.l2 * float(W @ W) / weight
-                dW += (plan.l2 / weight) * W
+            if (plan.l1 or plan.l2) and weight > 0:
+                loss += penalize(params, grads, net.n_weights, plan, weight)
             total_loss += loss * weight
             correct += hits
             step = grads

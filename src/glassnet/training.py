@@ -65,7 +65,7 @@ def fit(net, X, y, optimizer: Optimizer | str | None = None, epochs: int = 1,
         validation_split: float = 0.0, validation_freq: int = 1, sample_weight=None,
         callbacks: Iterable[Callback | Callable] = (), verbose: int = 0,
         early_stopping: int | EarlyStopping | None = None, clip_norm: float | None = None,
-        l2: float = 0.0, checkpoint: str | os.PathLike | None = None,
+        l2: float = 0.0, l1: float = 0.0, checkpoint: str | os.PathLike | None = None,
         checkpoint_every: int = 1, progress: bool = False,
         engine: str | engines.Engine = "auto") -> History:
     """Train ``net`` on ``X (n_samples, n_features)`` and ``y``; return the ``History``.
@@ -103,6 +103,10 @@ def fit(net, X, y, optimizer: Optimizer | str | None = None, epochs: int = 1,
         weights (not biases); ``n_batch`` is the batch's total sample weight (its size when
         unweighted), so a weight of 2 is the same as repeating a sample. This is
         scikit-learn's ``alpha``.
+    l1 : float
+        L1 penalty ``l1 * ||W||_1 / n_batch`` on the weights, in the same form (its gradient
+        ``l1 * sign(W) / n_batch``, 0 at 0); it drives weights to zero rather than shrinking
+        them all.
     checkpoint : path, optional
         Folder for a checkpoint written every ``checkpoint_every`` epochs; if it already holds
         one, training resumes from it and ends exactly as an uninterrupted run would.
@@ -113,7 +117,7 @@ def fit(net, X, y, optimizer: Optimizer | str | None = None, epochs: int = 1,
         weights; ``"auto"`` takes the fastest that runs this fit exactly.
 
     After ``fit``, ``net.grads`` holds the gradient of the last step (the batch's loss plus the
-    ``l2`` term, at the weights before that step), whatever the engine.
+    ``l1`` and ``l2`` terms, at the weights before that step), whatever the engine.
     """
     epochs = check_int(epochs, "epochs")
     batch_size = check_int(batch_size, "batch_size", allow_none=True)
@@ -126,6 +130,7 @@ def fit(net, X, y, optimizer: Optimizer | str | None = None, epochs: int = 1,
                                       and 0 < clip_norm < math.inf):
         raise ValueError(f"clip_norm must be a number > 0, got {clip_norm!r}")
     l2 = check_number(l2, "l2")
+    l1 = check_number(l1, "l1")
     optimizer = get_optimizer("sgd", learning_rate=0.01) if optimizer is None else \
         get_optimizer(optimizer)
     if checkpoint is not None:
@@ -171,7 +176,7 @@ def fit(net, X, y, optimizer: Optimizer | str | None = None, epochs: int = 1,
     plan = engines.Plan(net=net, optimizer=optimizer, X=X, y=y, sample_weight=sample_weight,
                         batch_size=len(X) if batch_size is None else min(batch_size, len(X)),
                         shuffle=shuffle if callable(shuffle) else bool(shuffle),
-                        clip_norm=clip_norm, l2=l2, epochs=epochs)
+                        clip_norm=clip_norm, l2=l2, l1=l1, epochs=epochs)
     chosen = engines.choose(plan, engine)
 
     history, start_epoch = History(), 0

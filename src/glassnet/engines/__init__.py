@@ -12,13 +12,13 @@ off, else layered; naming an engine runs it or raises a ``ValueError`` with its 
 
 from __future__ import annotations
 
-from .base import Engine, Plan, Span
+from .base import Engine, Plan, Span, penalize
 from .layered import LayeredEngine
 from .rowspace import RowSpaceEngine
 from .tape import TapeEngine
 
 __all__ = ["Engine", "Plan", "Span", "LayeredEngine", "TapeEngine", "RowSpaceEngine", "choose",
-           "NAMES"]
+           "NAMES", "penalize"]
 
 _REGISTRY = {cls.name: cls for cls in (LayeredEngine, TapeEngine, RowSpaceEngine)}
 NAMES = ("auto", *_REGISTRY)

@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import KEPT_INITIAL
 from ..optimizers import SGD
 
-__all__ = ["Plan", "Span", "Engine", "EpochSnapshots"]
+__all__ = ["Plan", "Span", "Engine", "EpochSnapshots", "penalize"]
 
 
 @dataclass
@@ -44,6 +44,7 @@ class Plan:
     clip_norm: float | None
     l2: float
     epochs: int
+    l1: float = 0.0
 
     @property
     def full_batch(self) -> bool:
@@ -61,9 +62,29 @@ class Plan:
             return "it trains full batches only (batch_size=None)"
         if not self.plain_sgd:
             return "it runs plain gradient descent only (SGD without momentum or weight decay)"
-        if self.l2 or self.clip_norm is not None:
-            return "it does not apply l2 or clip_norm"
+        if self.l1 or self.l2 or self.clip_norm is not None:
+            return "it does not apply l1, l2 or clip_norm"
         return None
+
+
+def penalize(params: np.ndarray, grads: np.ndarray, n_weights: int, plan: Plan,
+             weight: float, scale: float = 1.0) -> float:
+    """Add ``plan``'s weight penalties to a batch's gradient; return their loss.
+
+    ``l1 * ||W||_1 / n_batch + 0.5 * l2 * ||W||^2 / n_batch`` over the weights (the first
+    ``n_weights`` entries of the flat buffers, not the biases), ``n_batch`` the batch's total
+    sample ``weight``; the gradient gets ``scale`` times its derivative (``l1 * sign(W)``, the
+    subgradient 0 at 0, and ``l2 * W``), for engines that fold the learning rate into it.
+    """
+    W, dW = params[:n_weights], grads[:n_weights]
+    loss = 0.0
+    if plan.l1:
+        loss += plan.l1 * float(np.abs(W).sum()) / weight
+        dW += (plan.l1 * scale / weight) * np.sign(W)
+    if plan.l2:
+        loss += 0.5 * plan.l2 * float(W @ W) / weight
+        dW += (plan.l2 * scale / weight) * W
+    return loss
 
 
 class EpochSnapshots:

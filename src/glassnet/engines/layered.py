@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from .base import Engine, EpochSnapshots, Plan, Span
+from .base import Engine, EpochSnapshots, Plan, Span, penalize
 
 __all__ = ["LayeredEngine"]
 
@@ -88,10 +88,8 @@ class LayeredEngine(Engine):
             if not math.isfinite(loss):
                 return self.snapshots.restore(epoch, first_batch=start == 0)
             weight = len(Xb) if wb is None else float(wb.sum())
-            if plan.l2 and weight > 0:      # a batch of zero weight has no loss to penalise
-                W, dW = params[:net.n_weights], grads[:net.n_weights]
-                loss += 0.5 * plan.l2 * float(W @ W) / weight
-                dW += (plan.l2 * scale / weight) * W
+            if (plan.l1 or plan.l2) and weight > 0:   # a zero-weight batch has no loss
+                loss += penalize(params, grads, net.n_weights, plan, weight, scale)
             total_loss += float(loss) * weight
             if classify:
                 correct += loss_fn.n_correct(out, yb)

@@ -35,8 +35,8 @@ class RowSpaceEngine(Engine):
     name = "rowspace"
 
     def refuses(self, plan: Plan) -> str | None:
-        if plan.l2:
-            return "l2 pulls W1 out of the row space of X"
+        if plan.l1 or plan.l2:
+            return "l1 and l2 pull W1 out of the row space of X"
         # Momentum would stay in the row space too, but Adam's and RMSprop's per-weight scaling
         # would not.
         reason = plan.refuses_unless_plain_full_batch()
