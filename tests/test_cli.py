@@ -95,6 +95,7 @@ def test_predict_your_own_image(tmp_path):
     (("train", "--optimizer", "adagrad"), "unknown optimizer"),
     (("train", "--learning-rate", "-1"), "--learning-rate must be > 0"),
     (("train", "--l1", "-1"), "--l1 must be >= 0"),
+    (("playground", "--port", "0", "--no-browser"), "--port must be in 1..65535"),
     (("info", "absent.safetensors"), "no model file"),
     (("reproduce", "mnist"), "unknown experiment"),
     (("reproduce", "cats"), "cats needs --data"),

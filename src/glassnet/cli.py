@@ -853,6 +853,24 @@ def export(
 
 
 @app.command()
+def playground(
+    host: Annotated[str, typer.Option(help="Address to listen on (local only by default).")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    no_browser: Annotated[bool, typer.Option("--no-browser",
+                                             help="Do not open a browser.")] = False,
+):
+    """Watch a network learn in the browser: the page trains glassnet itself (needs
+    glassnet[playground])."""
+    if not 0 < port < 65536:
+        raise CLIError(f"--port must be in 1..65535; got {port}")
+    from glassnet.playground import serve
+
+    print(f"glassnet playground at http://{host}:{port}/ (Ctrl-C stops it)", flush=True)
+    serve(host, port, open_browser=not no_browser)
+
+
+@app.command()
 def info(model: Annotated[Path, typer.Argument(help="A model.safetensors file.")]):
     """Architecture, parameters per layer, dtype and training metadata of a model file."""
     from rich.table import Table

@@ -1,0 +1,481 @@
+// glassnet playground: the page. It draws what the server's glassnet network computes and
+// sends the controls back; it computes no network of its own.
+"use strict";
+
+const OPTIONS = {
+  learning_rate: [0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10],
+  activation: ["relu", "tanh", "sigmoid", "identity", "leaky_relu", "elu", "gelu", "silu"],
+  reg_rate: [0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10],
+  dropout: [0, 0.1, 0.2, 0.3, 0.5],
+  epochs_per_frame: [1, 2, 5, 10, 25, 100],
+  classification: ["circle", "xor", "gauss", "spiral", "moons", "blobs"],
+  regression: ["plane", "reg-gauss"],
+};
+const DATASET_NAMES = { "reg-gauss": "gauss", blobs: "blobs (3 classes)", custom: "your CSV" };
+const SETTINGS_IN_URL = ["dataset", "noise", "train_percent", "batch_size", "data_seed",
+  "features", "hidden", "activation", "layer_activations", "head", "learning_rate",
+  "optimizer", "schedule", "regularization", "reg_rate", "dropout", "seed",
+  "epochs_per_frame"];
+const ALL_FEATURES = ["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"];
+const PALETTE = ["#f59322", "#0877bd", "#2ca02c", "#9467bd", "#d62728", "#8c564b",
+  "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+const MAX_LAYERS = 6, MAX_UNITS = 16;
+
+const $ = (id) => document.getElementById(id);
+let meta = null;          // the run: settings, points, layers, input maps (GET /api/state)
+let frame = null;         // the newest frame
+let curve = [];           // [epoch, train loss, test loss] since the run started
+let selectedSample = 0;   // the training sample whose numbers the formulas show
+let hovered = null;       // [layer, unit] of the neuron under the mouse
+let tooltip = null;
+
+// ------------------------------------------------------------------ colours
+function hex(c) { return [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16)); }
+const NEG = hex("#f59322"), POS = hex("#0877bd"), WHITE = [255, 255, 255];
+function mix(a, b, t) { return [0, 1, 2].map((i) => Math.round(a[i] + (b[i] - a[i]) * t)); }
+// byte q encodes v = 2 q / 255 - 1 in [-1, 1]: orange below 0, white at 0, blue above
+const DIVERGING = Array.from({ length: 256 }, (_, q) => {
+  const v = (2 * q) / 255 - 1;
+  return v < 0 ? mix(WHITE, NEG, -v) : mix(WHITE, POS, v);
+});
+function bytes(b64) {
+  const s = atob(b64), out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+// Paint a resolution x resolution map of bytes onto a canvas (scaled by the browser).
+function paint(canvas, values, classes, discretize, light) {
+  const n = meta.resolution, off = document.createElement("canvas");
+  off.width = off.height = n;
+  const ctx = off.getContext("2d"), img = ctx.createImageData(n, n);
+  for (let i = 0; i < n * n; i++) {
+    let rgb;
+    if (classes) {
+      const conf = discretize ? 1 : Math.max(0, (values[i] / 255) * 2 - 1 + 0.2);
+      rgb = mix(WHITE, hex(PALETTE[classes[i] % PALETTE.length]), Math.min(1, conf) * 0.8);
+    } else {
+      let q = values[i];
+      if (discretize) q = q >= 128 ? 255 : 0;
+      rgb = DIVERGING[q];
+    }
+    if (light) rgb = mix(WHITE, rgb, 0.7);    // the points drawn on top stay visible
+    img.data.set([rgb[0], rgb[1], rgb[2], 255], 4 * i);
+  }
+  ctx.putImageData(img, 0, 0);
+  const c = canvas.getContext("2d");
+  c.imageSmoothingEnabled = true;
+  c.clearRect(0, 0, canvas.width, canvas.height);
+  c.drawImage(off, 0, 0, canvas.width, canvas.height);
+}
+
+// ------------------------------------------------------------------ server calls
+async function post(url, body, raw) {
+  const response = await fetch(url, {
+    method: "POST", body: raw ? body : JSON.stringify(body),
+    headers: { "Content-Type": raw ? "text/csv" : "application/json" },
+  });
+  const result = await response.json();
+  if (!response.ok) { showError(result.error || response.statusText); return null; }
+  showError("");
+  return result;
+}
+function showError(message) { $("error").textContent = message; }
+
+async function loadState(state) {
+  if (!state) state = await (await fetch("/api/state")).json();
+  meta = state;
+  curve = (state.curve || []).slice();
+  frame = state.frame;
+  $("download-onnx").classList.toggle("disabled", !state.onnx);
+  syncControls();
+  buildNetwork();
+  render();
+  writeUrl();
+}
+async function changeSettings(values) {
+  const state = await post("/api/settings", values);
+  if (state) await loadState(state);
+  else syncControls();
+}
+
+// ------------------------------------------------------------------ controls
+function fillSelect(id, values, format) {
+  const el = $(id);
+  el.innerHTML = "";
+  for (const v of values) {
+    const o = document.createElement("option");
+    o.value = String(v); o.textContent = format ? format(v) : String(v);
+    el.appendChild(o);
+  }
+}
+function setupControls() {
+  fillSelect("learning_rate", OPTIONS.learning_rate);
+  fillSelect("activation", OPTIONS.activation);
+  fillSelect("reg_rate", OPTIONS.reg_rate);
+  fillSelect("dropout", OPTIONS.dropout);
+  fillSelect("epochs_per_frame", OPTIONS.epochs_per_frame, (v) => `${v} epoch${v > 1 ? "s" : ""}/frame`);
+  for (const id of ["learning_rate", "reg_rate", "dropout"]) {
+    $(id).addEventListener("change", (e) => changeSettings({ [id]: parseFloat(e.target.value) }));
+  }
+  $("problem").addEventListener("change", (e) => changeSettings({ dataset: OPTIONS[e.target.value][0] }));
+  for (const id of ["activation", "regularization", "optimizer", "schedule", "head", "dataset"]) {
+    $(id).addEventListener("change", (e) => {
+      const values = { [id]: e.target.value };
+      if (id === "dataset" && e.target.value === "blobs") values.head = "softmax";
+      if (id === "activation") values.layer_activations = [];
+      changeSettings(values);
+    });
+  }
+  $("epochs_per_frame").addEventListener("change", (e) => changeSettings({ epochs_per_frame: parseInt(e.target.value) }));
+  $("seed").addEventListener("change", (e) => changeSettings({ seed: parseInt(e.target.value) || 0 }));
+  for (const id of ["train_percent", "noise", "batch_size"]) {
+    $(id).addEventListener("input", (e) => { $(`${id}-value`).textContent = label(id, e.target.value); });
+    $(id).addEventListener("change", (e) => changeSettings({ [id]: parseInt(e.target.value) }));
+  }
+  $("play").addEventListener("click", () => post("/api/control", { action: frame && frame.status === "playing" ? "pause" : "play" }));
+  $("step").addEventListener("click", () => post("/api/control", { action: "step" }));
+  $("reset").addEventListener("click", async () => loadState(await post("/api/control", { action: "reset" })));
+  $("regenerate").addEventListener("click", async () => loadState(await post("/api/control", { action: "regenerate" })));
+  $("add-layer").addEventListener("click", () => {
+    const hidden = meta.settings.hidden.slice();
+    if (hidden.length < MAX_LAYERS) { hidden.push(2); changeSettings({ hidden, layer_activations: meta.settings.layer_activations.slice(0, hidden.length) }); }
+  });
+  $("remove-layer").addEventListener("click", () => {
+    const hidden = meta.settings.hidden.slice(0, -1);
+    changeSettings({ hidden, layer_activations: meta.settings.layer_activations.slice(0, hidden.length) });
+  });
+  $("upload").addEventListener("change", async (e) => {
+    const file = e.target.files[0];
+    if (!file) return;
+    const state = await post("/api/data", await file.text(), true);
+    if (state) loadState(state);
+    e.target.value = "";
+  });
+  $("show-test").addEventListener("change", () => { writeUrl(); render(); });
+  $("discretize").addEventListener("change", () => { writeUrl(); render(); });
+  for (const id of ["bend-layer", "bend-i", "bend-j"]) $(id).addEventListener("change", sendBend);
+  const out = $("output");
+  out.addEventListener("mouseenter", () => { hovered = [meta.layers.length - 2, 0]; showFormula(); });
+  out.addEventListener("mouseleave", () => { hovered = null; });
+  out.addEventListener("click", (e) => {
+    const [x1, x2] = planeAt(out, e);
+    let best = 0, bestD = Infinity;
+    meta.points.train.forEach(([a, b], i) => { const d = (a - x1) ** 2 + (b - x2) ** 2; if (d < bestD) { bestD = d; best = i; } });
+    selectedSample = best; render(); showFormula();
+  });
+  tooltip = document.createElement("div"); tooltip.id = "tooltip"; document.body.appendChild(tooltip);
+}
+function label(id, v) { return id === "batch_size" && Number(v) === 0 ? "all" : String(v); }
+function syncControls() {
+  const s = meta.settings;
+  for (const id of ["learning_rate", "reg_rate", "dropout", "epochs_per_frame"]) {
+    const el = $(id);
+    if (![...el.options].some((o) => Number(o.value) === Number(s[id]))) {
+      const o = document.createElement("option"); o.value = String(s[id]); o.textContent = String(s[id]); el.appendChild(o);
+    }
+    el.value = [...el.options].find((o) => Number(o.value) === Number(s[id])).value;
+  }
+  for (const id of ["activation", "regularization", "optimizer", "schedule", "head"]) $(id).value = s[id];
+  // The data sets of this problem type, and an uploaded table while there is one.
+  $("problem").value = meta.task;
+  const names = OPTIONS[meta.task].slice();
+  if (s.dataset === "custom") names.push("custom");
+  fillSelect("dataset", names, (v) => DATASET_NAMES[v] || v);
+  $("dataset").value = s.dataset;
+  $("seed").value = s.seed;
+  for (const id of ["train_percent", "noise", "batch_size"]) { $(id).value = s[id]; $(`${id}-value`).textContent = label(id, s[id]); }
+  $("task").textContent = `${meta.task}${meta.task === "classification" ? `, ${meta.n_classes} classes` : ""}; loss: ${meta.loss}`;
+  $("layer-count").textContent = s.hidden.length;
+  const layerSelect = $("bend-layer"), keep = layerSelect.value;
+  fillSelect("bend-layer", ["off", ...s.hidden.map((_, i) => i)], (v) => (v === "off" ? "off" : `hidden ${Number(v) + 1}`));
+  if ([...layerSelect.options].some((o) => o.value === keep)) layerSelect.value = keep;
+  fillBendUnits();
+}
+function fillBendUnits() {
+  const layer = $("bend-layer").value, n = layer === "off" ? 0 : meta.settings.hidden[Number(layer)];
+  const units = Array.from({ length: n }, (_, i) => i);
+  const [ki, kj] = [$("bend-i").value, $("bend-j").value];
+  fillSelect("bend-i", units, (v) => `unit ${v + 1}`);
+  fillSelect("bend-j", units, (v) => `unit ${v + 1}`);
+  if (n) { $("bend-i").value = ki && Number(ki) < n ? ki : "0"; $("bend-j").value = kj && Number(kj) < n ? kj : String(Math.min(1, n - 1)); }
+}
+function sendBend(e) {
+  if (e && e.target.id === "bend-layer") fillBendUnits();
+  const layer = $("bend-layer").value;
+  post("/api/view", { bend: layer === "off" ? null : [Number(layer), Number($("bend-i").value), Number($("bend-j").value)] });
+}
+
+// ------------------------------------------------------------------ URL state
+function writeUrl() {
+  const s = meta.settings, q = new URLSearchParams();
+  for (const key of SETTINGS_IN_URL) q.set(key, Array.isArray(s[key]) ? s[key].join(",") : String(s[key]));
+  q.set("show_test", $("show-test").checked ? "1" : "0");
+  q.set("discretize", $("discretize").checked ? "1" : "0");
+  history.replaceState(null, "", `#${q.toString()}`);
+}
+function readUrl() {
+  const q = new URLSearchParams(location.hash.slice(1)), values = {};
+  for (const key of SETTINGS_IN_URL) if (q.has(key)) values[key] = q.get(key);
+  if (values.dataset === "custom") delete values.dataset;    // the rows are not in the URL
+  $("show-test").checked = q.get("show_test") === "1";
+  $("discretize").checked = q.get("discretize") === "1";
+  return values;
+}
+
+// ------------------------------------------------------------------ the network drawing
+function nodeCanvas(layer, unit, cls) {
+  const node = document.createElement("div");
+  node.className = `node ${cls}`;
+  node.dataset.layer = layer; node.dataset.unit = unit;
+  const c = document.createElement("canvas");
+  c.width = c.height = 36;
+  c.className = cls === "feature" ? "feature-map" : "neuron";
+  c.dataset.layer = layer; c.dataset.unit = unit;
+  node.appendChild(c);
+  return node;
+}
+function buildNetwork() {
+  const s = meta.settings, root = $("columns");
+  root.innerHTML = "";
+  // inputs: every feature, the chosen ones lit; a click toggles one
+  const inputs = document.createElement("div");
+  inputs.className = "layer inputs";
+  inputs.innerHTML = `<div class="layer-head">${s.features.length} features</div>`;
+  for (const name of ALL_FEATURES) {
+    const on = s.features.indexOf(name);
+    const node = nodeCanvas(-1, on, `feature${on < 0 ? " off" : ""}`);
+    node.dataset.feature = name;
+    const tag = document.createElement("span"); tag.className = "name"; tag.textContent = name;
+    node.appendChild(tag);
+    node.querySelector("canvas").addEventListener("click", () => {
+      const features = on < 0 ? ALL_FEATURES.filter((f) => f === name || s.features.includes(f)) : s.features.filter((f) => f !== name);
+      if (features.length) changeSettings({ features });
+    });
+    inputs.appendChild(node);
+  }
+  root.appendChild(inputs);
+  s.hidden.forEach((units, i) => {
+    const col = document.createElement("div");
+    col.className = "layer hidden-layer";
+    const head = document.createElement("div");
+    head.className = "layer-head";
+    head.innerHTML = `<div><button class="add-unit">+</button><button class="remove-unit">&minus;</button></div><div>${units} neuron${units > 1 ? "s" : ""}</div>`;
+    const act = document.createElement("select");
+    act.className = "layer-activation";
+    for (const a of OPTIONS.activation) { const o = document.createElement("option"); o.value = a; o.textContent = a; act.appendChild(o); }
+    act.value = meta.activations[i];
+    act.addEventListener("change", () => {
+      const per = s.hidden.map((_, k) => (k < s.layer_activations.length ? s.layer_activations[k] : ""));
+      per[i] = act.value;
+      changeSettings({ layer_activations: per });
+    });
+    head.appendChild(act);
+    head.querySelector(".add-unit").addEventListener("click", () => { const h = s.hidden.slice(); if (h[i] < MAX_UNITS) { h[i] += 1; changeSettings({ hidden: h }); } });
+    head.querySelector(".remove-unit").addEventListener("click", () => { const h = s.hidden.slice(); if (h[i] > 1) { h[i] -= 1; changeSettings({ hidden: h }); } });
+    col.appendChild(head);
+    for (let u = 0; u < units; u++) col.appendChild(nodeCanvas(i, u, "hidden"));
+    root.appendChild(col);
+  });
+  const outCol = document.createElement("div");
+  outCol.className = "layer output-layer";
+  outCol.innerHTML = `<div class="layer-head">output<br>${meta.activations[meta.activations.length - 1]}</div>`;
+  const nOut = meta.layers[meta.layers.length - 1];
+  for (let u = 0; u < nOut; u++) outCol.appendChild(nodeCanvas(s.hidden.length, u, "out"));
+  root.appendChild(outCol);
+  for (const c of root.querySelectorAll("canvas.neuron")) {
+    c.addEventListener("mouseenter", () => { hovered = [Number(c.dataset.layer), Number(c.dataset.unit)]; showFormula(); });
+    c.addEventListener("mouseleave", () => { hovered = null; });
+    c.addEventListener("click", () => editWeight(Number(c.dataset.layer), "b", Number(c.dataset.unit)));
+    c.title = "hover: its formula; click: edit its bias";
+  }
+  // feature maps are fixed for a run
+  const maps = Object.fromEntries(meta.features.map((f) => [f.name, f.map]));
+  for (const node of root.querySelectorAll(".node.feature")) {
+    paint(node.querySelector("canvas"), bytes(maps[node.dataset.feature]));
+  }
+  requestAnimationFrame(drawLinks);
+}
+
+function centre(el, box) {
+  const r = el.getBoundingClientRect();
+  return [r.left - box.left + r.width / 2, r.top - box.top + r.height / 2, r.width / 2];
+}
+function drawLinks() {
+  if (!frame || !meta) return;
+  const svg = $("links"), box = $("graph").getBoundingClientRect();
+  svg.setAttribute("viewBox", `0 0 ${box.width} ${box.height}`);
+  svg.innerHTML = "";
+  const s = meta.settings;
+  const columns = [
+    [...document.querySelectorAll(".node.feature")].filter((n) => !n.classList.contains("off"))
+      .sort((a, b) => Number(a.dataset.unit) - Number(b.dataset.unit)),
+    ...s.hidden.map((_, i) => [...document.querySelectorAll(`.node.hidden[data-layer="${i}"]`)]),
+    [...document.querySelectorAll(".node.out")],
+  ];
+  let maxW = 1e-9;
+  for (const W of frame.weights) for (const row of W) for (const w of row) maxW = Math.max(maxW, Math.abs(w));
+  frame.weights.forEach((W, l) => {
+    columns[l].forEach((from, i) => {
+      const [x0, y0, r0] = centre(from, box);
+      columns[l + 1].forEach((to, j) => {
+        const [x1, y1, r1] = centre(to, box);
+        const w = W[i][j];
+        const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+        const xa = x0 + r0, xb = x1 - r1, mid = (xa + xb) / 2;
+        path.setAttribute("d", `M${xa},${y0} C${mid},${y0} ${mid},${y1} ${xb},${y1}`);
+        path.setAttribute("stroke", w < 0 ? "#f59322" : "#0877bd");
+        path.setAttribute("stroke-width", String(0.5 + 5 * Math.abs(w) / maxW));
+        path.setAttribute("stroke-opacity", "0.8");
+        path.setAttribute("class", "link");
+        path.dataset.layer = l; path.dataset.row = i; path.dataset.column = j;
+        path.addEventListener("mousemove", (e) => showTip(e, `W${l + 1}[${i},${j}] = ${frame.weights[l][i][j].toPrecision(4)} (click to edit)`));
+        path.addEventListener("mouseleave", () => { tooltip.style.display = "none"; });
+        path.addEventListener("click", () => editWeight(l, "W", i, j));
+        svg.appendChild(path);
+      });
+    });
+  });
+}
+function showTip(e, text) {
+  tooltip.textContent = text; tooltip.style.display = "block";
+  tooltip.style.left = `${e.clientX + 12}px`; tooltip.style.top = `${e.clientY + 12}px`;
+}
+async function editWeight(layer, name, row, column) {
+  const current = name === "W" ? frame.weights[layer][row][column] : frame.biases[layer][row];
+  const text = window.prompt(`New value of ${name}${layer + 1}[${row}${name === "W" ? `,${column}` : ""}]`, String(current));
+  if (text === null) return;
+  const value = Number(text);
+  if (!Number.isFinite(value)) { showError(`not a number: ${text}`); return; }
+  await post("/api/weight", { layer, name, row, column, value });
+}
+
+// ------------------------------------------------------------------ rendering a frame
+function planeAt(canvas, e) {
+  const r = canvas.getBoundingClientRect(), [lo1, hi1, lo2, hi2] = meta.domain;
+  return [lo1 + ((e.clientX - r.left) / r.width) * (hi1 - lo1), hi2 - ((e.clientY - r.top) / r.height) * (hi2 - lo2)];
+}
+function toCanvas(canvas, x1, x2) {
+  const [lo1, hi1, lo2, hi2] = meta.domain;
+  return [((x1 - lo1) / (hi1 - lo1)) * canvas.width, ((hi2 - x2) / (hi2 - lo2)) * canvas.height];
+}
+function pointColour(t) {
+  if (meta.task === "regression") return `rgb(${DIVERGING[Math.round(((Math.max(-1, Math.min(1, t)) + 1) / 2) * 255)].join(",")})`;
+  if (meta.n_classes <= 2 && meta.layers[meta.layers.length - 1] === 1) return t === 1 ? "#0877bd" : "#f59322";
+  return PALETTE[t % PALETTE.length];
+}
+function drawPoints(canvas) {
+  const c = canvas.getContext("2d");
+  const sets = [["train", "#fff"]];
+  if ($("show-test").checked) sets.push(["test", "#000"]);
+  for (const [set, stroke] of sets) {
+    meta.points[set].forEach(([x1, x2, t], i) => {
+      const [x, y] = toCanvas(canvas, x1, x2);
+      c.beginPath(); c.arc(x, y, set === "train" && i === selectedSample ? 6 : 3.5, 0, 2 * Math.PI);
+      c.fillStyle = pointColour(t); c.fill();
+      c.lineWidth = set === "train" && i === selectedSample ? 2.5 : 1; c.strokeStyle = stroke; c.stroke();
+    });
+  }
+}
+function fmt(v) { return v === null || v === undefined ? "-" : Number(v).toFixed(3); }
+function render() {
+  if (!meta || !frame || frame.session !== meta.session) return;
+  $("epoch").textContent = String(frame.epoch).padStart(3, "0");
+  $("play").innerHTML = frame.status === "playing" ? "&#10074;&#10074;" : "&#9654;";
+  $("test-loss").textContent = fmt(frame.test_loss);
+  $("train-loss").textContent = fmt(frame.train_loss);
+  $("accuracy").textContent = frame.test_accuracy === null || frame.test_accuracy === undefined ? `learning rate ${frame.learning_rate.toPrecision(3)}` :
+    `accuracy: train ${(100 * frame.train_accuracy).toFixed(1)}%, test ${(100 * frame.test_accuracy).toFixed(1)}%; learning rate ${frame.learning_rate.toPrecision(3)}`;
+  $("status").textContent = frame.status === "diverged" || frame.status === "error" ? frame.message : "";
+  const discretize = $("discretize").checked, out = frame.output;
+  paint($("output"), bytes(out.map), out.classes ? bytes(out.classes) : null, discretize, true);
+  drawPoints($("output"));
+  frame.neurons.forEach((layer, l) => layer.forEach((n, u) => {
+    const c = document.querySelector(`canvas.neuron[data-layer="${l}"][data-unit="${u}"]`);
+    if (c) paint(c, bytes(n.map), null, false);
+  }));
+  const outs = document.querySelectorAll("canvas.neuron[data-layer]");
+  for (const c of outs) if (Number(c.dataset.layer) === meta.settings.hidden.length) paint(c, bytes(out.map), out.classes ? bytes(out.classes) : null, discretize);
+  drawChart();
+  drawBend();
+  drawLinks();
+  if (hovered && !formulaPending) showFormula();    // the numbers follow the training
+}
+function drawChart() {
+  const canvas = $("chart"), c = canvas.getContext("2d");
+  c.clearRect(0, 0, canvas.width, canvas.height);
+  const points = curve.filter((p) => p[1] !== null);
+  if (points.length < 2) return;
+  const maxE = points[points.length - 1][0] || 1;
+  let maxL = 1e-9;
+  for (const p of points) maxL = Math.max(maxL, p[1], p[2] === null ? 0 : p[2]);
+  for (const [k, colour] of [[1, "#777"], [2, "#000"]]) {
+    c.beginPath();
+    points.forEach((p, i) => {
+      const x = (p[0] / maxE) * (canvas.width - 2) + 1, y = canvas.height - 2 - (p[k] / maxL) * (canvas.height - 4);
+      if (i) c.lineTo(x, y); else c.moveTo(x, y);
+    });
+    c.strokeStyle = colour; c.lineWidth = 1.5; c.stroke();
+  }
+}
+function drawBend() {
+  const canvas = $("bend"), c = canvas.getContext("2d");
+  c.clearRect(0, 0, canvas.width, canvas.height);
+  const view = frame.bend;
+  if (!view) { c.fillStyle = "#777"; c.font = "13px sans-serif"; c.fillText("choose a hidden layer and two of its units", 20, 150); return; }
+  const xs = [], ys = [];
+  for (const line of view.lines) for (const [a, b] of line) { xs.push(a); ys.push(b); }
+  for (const [a, b] of view.points) { xs.push(a); ys.push(b); }
+  const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  const sx = (v) => 10 + ((v - x0) / (x1 - x0 || 1)) * (canvas.width - 20);
+  const sy = (v) => canvas.height - 10 - ((v - y0) / (y1 - y0 || 1)) * (canvas.height - 20);
+  c.strokeStyle = "#bbb"; c.lineWidth = 1;
+  for (const line of view.lines) { c.beginPath(); line.forEach(([a, b], i) => (i ? c.lineTo(sx(a), sy(b)) : c.moveTo(sx(a), sy(b)))); c.stroke(); }
+  view.points.forEach(([a, b], i) => {
+    c.beginPath(); c.arc(sx(a), sy(b), 3, 0, 2 * Math.PI); c.fillStyle = pointColour(meta.points.train[i][2]); c.fill();
+  });
+}
+
+// ------------------------------------------------------------------ formulas
+let formulaPending = false;
+async function showFormula() {
+  if (!hovered || !meta) return;
+  const [layer, unit] = hovered;
+  formulaPending = true;
+  let r, info;
+  try {
+    r = await fetch(`/api/neuron?layer=${layer}&unit=${unit}&sample=${selectedSample}`);
+    info = await r.json();
+  } finally { formulaPending = false; }
+  if (!r.ok) { $("formula").textContent = info.error; return; }
+  const name = layer === meta.settings.hidden.length ? `output ${unit + 1}` : `hidden layer ${layer + 1}, neuron ${unit + 1}`;
+  $("formula").textContent = `${name} (${info.activation}), training sample ${info.sample}, epoch ${info.epoch}\n` +
+    `${info.formula}\n${info.activation_formula}\n` + (info.backward ? `backward: ${info.backward}` : "");
+}
+
+// ------------------------------------------------------------------ the stream
+function listen() {
+  const source = new EventSource("/api/frames");
+  source.addEventListener("frame", async (e) => {
+    const f = JSON.parse(e.data);
+    if (!meta || f.session !== meta.session) { frame = f; await loadState(); return; }
+    frame = f;
+    if (!curve.length || curve[curve.length - 1][0] !== f.epoch) curve.push([f.epoch, f.train_loss, f.test_loss]);
+    else curve[curve.length - 1] = [f.epoch, f.train_loss, f.test_loss];
+    render();
+  });
+}
+
+async function main() {
+  setupControls();
+  const values = readUrl();
+  if (Object.keys(values).length) {
+    const state = await post("/api/settings", values);
+    await loadState(state || undefined);
+  } else {
+    await loadState();
+  }
+  listen();
+  window.addEventListener("resize", drawLinks);
+}
+main();
