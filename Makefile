@@ -7,7 +7,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= runs/demo
 
-.PHONY: demo test lint bench bench-mnist bench-sklearn bench-dask bench-smoke fuzz clean
+.PHONY: demo test lint playground bench bench-mnist bench-sklearn bench-dask bench-playground \
+	bench-smoke fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +25,9 @@ test: $(STAMP)
 	$(BIN)/ruff check src tests bench examples fuzz
 	$(BIN)/python -m pytest -n 2 -q
 
+playground: $(STAMP)
+	$(BIN)/glassnet playground
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench examples fuzz
 
@@ -37,6 +41,9 @@ bench-mnist: $(STAMP)
 
 bench-dask: $(STAMP)
 	$(BIN)/python bench/data_parallel.py --out bench/data_parallel.md
+
+bench-playground: $(STAMP)
+	$(BIN)/python bench/playground.py --out bench/playground.md
 
 bench-sklearn: $(STAMP)
 	$(BIN)/python bench/sklearn_parity.py --out bench/sklearn_parity.md

@@ -70,3 +70,13 @@ def test_sklearn_parity_benchmark_smoke_run(tmp_path):
     text = out.read_text()
     assert "| digits | lbfgs | constant | False |" in text
     assert "| digits | sgd | constant | True |" in text
+
+
+def test_the_playground_benchmark_smoke_run_writes_its_table(tmp_path):
+    out = tmp_path / "playground.md"
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "playground.py"), "--smoke",
+                             "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    text = out.read_text()
+    assert "| 50x50 |" in text and "| 100x100 |" in text and "SMOKE RUN" in text
+    assert "NumPy BLAS" in text
