@@ -376,3 +376,30 @@ def test_the_estimators_momentum_keeps_each_steps_rate_in_the_velocity(nesterov)
         a.step(same, g.copy())
         b.step(plain, g.copy())
     np.testing.assert_allclose(same, plain, rtol=1e-12)
+
+
+def test_predicting_on_a_plain_array_gives_what_validated_input_gives():
+    """The fast path for float arrays of the fitted width (a serving user's rows) answers as
+    scikit-learn's validated path does, and refuses what that path refuses."""
+    import pandas as pd
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(120, 6, random_state=0)
+    clf = NeuralNetClassifier((8,), max_iter=30, random_state=0).fit(X, y)
+    expected = clf.predict_proba(X.tolist())                 # lists take the validated path
+    np.testing.assert_array_equal(clf.predict_proba(X), expected)
+    # One row is a matrix-vector product in the BLAS: the same to the last bit or so.
+    np.testing.assert_allclose(clf.predict_proba(X[:1]), expected[:1], rtol=1e-14)
+    np.testing.assert_allclose(clf.predict_proba(X.astype(np.float32)), expected, rtol=1e-6)
+    bad = X[:3].copy()
+    bad[1, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        clf.predict_proba(bad)
+    with pytest.raises(ValueError, match="6 features"):
+        clf.predict(X[:, :5])
+    with pytest.raises(ValueError, match="0 sample"):
+        clf.predict(X[:0])
+    named = NeuralNetClassifier((8,), max_iter=30, random_state=0).fit(
+        pd.DataFrame(X, columns=list("abcdef")), y)
+    with pytest.warns(UserWarning, match="valid feature names"):
+        named.predict(X)                                     # still warned, as scikit-learn does
