@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 OUT ?= runs/demo
 
 .PHONY: demo test lint playground bench bench-mnist bench-sklearn bench-dask bench-playground \
-	bench-smoke fuzz clean
+	bench-optimizers bench-inference bench-estimators bench-smoke fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,17 @@ bench-mnist: $(STAMP)
 
 bench-dask: $(STAMP)
 	$(BIN)/python bench/data_parallel.py --out bench/data_parallel.md
+
+bench-optimizers: $(STAMP)
+	$(BIN)/python -m pip install --quiet "torch==2.13.0" || echo "torch not installed: PyTorch columns skipped"
+	$(BIN)/python bench/optimizers.py --out bench/optimizers.md
+
+bench-inference: $(STAMP)
+	$(BIN)/python -m pip install --quiet "torch==2.13.0" || echo "torch not installed: PyTorch columns skipped"
+	$(BIN)/python bench/inference.py --out bench/inference.md
+
+bench-estimators: $(STAMP)
+	$(BIN)/python bench/estimators.py --out bench/estimators.md
 
 bench-playground: $(STAMP)
 	$(BIN)/python bench/playground.py --out bench/playground.md

@@ -80,3 +80,34 @@ def test_the_playground_benchmark_smoke_run_writes_its_table(tmp_path):
     text = out.read_text()
     assert "| 50x50 |" in text and "| 100x100 |" in text and "SMOKE RUN" in text
     assert "NumPy BLAS" in text
+
+
+def _smoke(script, tmp_path, *extra):
+    out = tmp_path / "report.md"
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / script), "--smoke", "--out",
+                             str(out), *extra], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    text = out.read_text()
+    assert "SMOKE RUN" in text and "NumPy BLAS" in text
+    return text
+
+
+def test_the_optimizer_benchmark_covers_every_optimizer_and_batch(tmp_path):
+    text = _smoke("optimizers.py", tmp_path)
+    for optimizer in ("sgd", "momentum", "adam"):
+        for batch in (32, 128, 1024):
+            assert f"| {optimizer} | {batch} |" in text
+    assert "owned: glassnet / PyTorch" in text
+
+
+def test_the_inference_benchmark_checks_answers_and_times_both_sizes(tmp_path):
+    text = _smoke("inference.py", tmp_path)
+    for row in ("## tabular 20-100-2", "## 784-512-512-10", "| glassnet estimator |",
+                "| sklearn |"):
+        assert row in text
+
+
+def test_the_estimator_benchmark_compares_fits_and_the_command(tmp_path):
+    text = _smoke("estimators.py", tmp_path, "--mnist", str(tmp_path / "no-mnist"))
+    assert "| classification 10^5 x 500 |" in text and "| regression 10^4 x 100 |" in text
+    assert "`glassnet train ...` (whole process)" in text
