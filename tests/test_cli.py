@@ -174,3 +174,14 @@ def test_a_run_no_better_than_the_majority_class_warns_and_exits_3(tmp_path):
     assert "no better than always predicting the most common class" in result.stderr
     assert (tmp_path / "a" / "model.safetensors").exists()           # nothing is lost
     assert glassnet(*args, "--out", tmp_path / "b", "--allow-poor").returncode == 0
+
+
+def test_playground_on_a_taken_port_is_one_line_error():
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = glassnet("playground", "--port", str(port), "--no-browser")
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "--port" in result.stderr
+    assert "Traceback" not in result.stderr

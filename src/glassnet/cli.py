@@ -862,9 +862,19 @@ def playground(
 ):
     """Watch a network learn in the browser: the page trains glassnet itself (needs
     glassnet[playground])."""
+    import socket
+
     if not 0 < port < 65536:
         raise CLIError(f"--port must be in 1..65535; got {port}")
     from glassnet.playground import serve
+
+    # Asked before starting, so that a taken port is one line (uvicorn would log and exit 3).
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as error:
+        raise CLIError(f"cannot listen on {host}:{port} ({error.strerror}): pass another "
+                       "--port, or stop what uses it") from None
 
     print(f"glassnet playground at http://{host}:{port}/ (Ctrl-C stops it)", flush=True)
     serve(host, port, open_browser=not no_browser)
