@@ -129,13 +129,9 @@ print(time.perf_counter() - start)
 
 def run(framework, specs) -> list[dict]:
     """``worker`` for each of ``specs``, in one new process."""
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker",
-           json.dumps([framework, specs])]
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=7200)
-    if out.returncode != 0:
-        raise RuntimeError(f"{framework} on {specs} failed:\n{out.stderr[-2000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    from run import in_process
+
+    return in_process(Path(__file__).resolve(), [framework, specs], timeout=7200)
 
 
 def main():

@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -176,13 +175,9 @@ def _reference(X, Ws, bs):
 
 def run(framework, models, smoke) -> list[dict]:
     """``worker`` for each ``(sizes, dtype, folder)`` of ``models``, in one new process."""
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker",
-           json.dumps([framework, models, smoke])]
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
-    if out.returncode != 0:
-        raise RuntimeError(f"{framework} failed:\n{out.stderr[-2000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    from run import in_process
+
+    return in_process(Path(__file__).resolve(), [framework, models, smoke], timeout=1800)
 
 
 def main():

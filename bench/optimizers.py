@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -131,13 +129,9 @@ def worker(framework: str, optimizer: str, bs: int, n: int, epochs: int) -> dict
 
 def run(framework, cells, n, epochs) -> list[dict]:
     """``worker`` for each ``(optimizer, batch)`` of ``cells``, in one new process."""
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker",
-           json.dumps([framework, cells, n, epochs])]
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=3600)
-    if out.returncode != 0:
-        raise RuntimeError(f"{framework} {cells} failed:\n{out.stderr[-2000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    from run import in_process
+
+    return in_process(Path(__file__).resolve(), [framework, cells, n, epochs])
 
 
 def main():

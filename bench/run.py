@@ -311,6 +311,18 @@ def available(framework):
         return False
 
 
+def in_process(script, payload, timeout=3600):
+    """``script --worker JSON(payload)`` in a new Python process with glassnet's sources on
+    its path; the JSON its last line prints. The benchmarks' way of giving every measurement
+    a process of its own."""
+    cmd = [sys.executable, str(script), "--worker", json.dumps(payload)]
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+    if out.returncode != 0:
+        raise RuntimeError(f"{Path(script).name} {payload} failed:\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def subprocess_run(framework, w, smoke):
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", framework,
            "--workload", json.dumps(w)]
