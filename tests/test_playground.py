@@ -213,6 +213,8 @@ def test_a_softmax_head_shows_the_winning_class_and_regression_shows_the_value(s
     P = direct.predict_proba(grid)
     shown = np.frombuffer(base64.b64decode(session.frame["output"]["classes"]), np.uint8)
     np.testing.assert_array_equal(shown, P.argmax(axis=1))
+    for k, unit_map in enumerate(session.frame["output"]["units"]):     # each class's P
+        np.testing.assert_allclose((decode(unit_map) + 1) / 2, P[:, k], atol=0.5 / 255 + 1e-9)
     assert session.frame["test_accuracy"] > 0.9            # three clouds are easy
 
     session = sessions(dataset="plane", hidden="3", batch_size=0, learning_rate=0.01)

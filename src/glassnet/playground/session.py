@@ -205,7 +205,8 @@ class Session:
             confidence = out.max(axis=1)
             output = {"kind": "classes", "classes": base64.b64encode(
                 out.argmax(axis=1).astype(np.uint8).tobytes()).decode("ascii"),
-                "map": _encode(2 * confidence - 1, 1.0)}
+                "map": _encode(2 * confidence - 1, 1.0),
+                "units": [_encode(2 * p - 1, 1.0) for p in out.T]}   # each class's P
         neurons = [[{"map": _encode(col, np.abs(col).max()),
                      "range": [_number(col.min()), _number(col.max())]} for col in H.T]
                    for H in hidden]

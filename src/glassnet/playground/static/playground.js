@@ -186,7 +186,7 @@ function syncControls() {
   $("seed").value = s.seed;
   for (const id of ["train_percent", "noise", "batch_size"]) { $(id).value = s[id]; $(`${id}-value`).textContent = label(id, s[id]); }
   $("task").textContent = `${meta.task}${meta.task === "classification" ? `, ${meta.n_classes} classes` : ""}; loss: ${meta.loss}`;
-  $("layer-count").textContent = s.hidden.length;
+  $("layer-count").textContent = `${s.hidden.length} hidden layer${s.hidden.length === 1 ? "" : "s"}`;
   const layerSelect = $("bend-layer"), keep = layerSelect.value;
   fillSelect("bend-layer", ["off", ...s.hidden.map((_, i) => i)], (v) => (v === "off" ? "off" : `hidden ${Number(v) + 1}`));
   if ([...layerSelect.options].some((o) => o.value === keep)) layerSelect.value = keep;
@@ -395,7 +395,12 @@ function render() {
     if (c) paint(c, bytes(n.map), null, false);
   }));
   const outs = document.querySelectorAll("canvas.neuron[data-layer]");
-  for (const c of outs) if (Number(c.dataset.layer) === meta.settings.hidden.length) paint(c, bytes(out.map), out.classes ? bytes(out.classes) : null, discretize);
+  for (const c of outs) {
+    if (Number(c.dataset.layer) !== meta.settings.hidden.length) continue;
+    // A softmax head: each output neuron's own probability; otherwise the one output.
+    if (out.units) paint(c, bytes(out.units[Number(c.dataset.unit)]), null, discretize);
+    else paint(c, bytes(out.map), out.classes ? bytes(out.classes) : null, discretize);
+  }
   drawChart();
   drawBend();
   drawLinks();
