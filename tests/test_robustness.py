@@ -211,3 +211,19 @@ def test_a_single_nan_is_found_in_any_block_of_a_large_X(where):
     assert not all_finite(X, block=1000)
     with pytest.raises(ValueError, match="NaN or infinity"):
         check_X(X, np.float64)
+
+
+def test_ready_arrays_pass_through_and_others_are_made_ready():
+    """An array already 2-D, C-ordered, of the dtype asked for takes the short path and comes
+    back as itself; any other form comes back converted, and bad values are refused either way."""
+    from glassnet._checks import check_X
+
+    X = np.arange(12, dtype=np.float64).reshape(4, 3)
+    assert check_X(X, np.float64, n_features=3) is X
+    fortran = np.asfortranarray(X)
+    out = check_X(fortran, np.float64, n_features=3)
+    assert out.flags.c_contiguous and np.array_equal(out, X)
+    assert check_X(X, np.float32).dtype == np.float32
+    X[2, 1] = np.inf
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        check_X(X, np.float64, n_features=3)

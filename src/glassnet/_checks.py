@@ -73,6 +73,12 @@ def check_X(X, dtype, n_features: int | None = None, name: str = "X") -> np.ndar
 
     Raises a ValueError/TypeError that names the problem and the fix.
     """
+    if (type(X) is np.ndarray and X.ndim == 2 and X.dtype == dtype and X.shape[0]
+            and X.shape[1] and (n_features is None or X.shape[1] == n_features)
+            and X.flags.c_contiguous and all_finite(X)):
+        # Already what is asked for (a serving call's rows): only the finiteness to look at,
+        # a few microseconds less per call than the general path below.
+        return X
     if hasattr(X, "toarray") and not isinstance(X, np.ndarray):
         raise TypeError(f"{name} is a sparse matrix; glassnet needs a dense array: "
                         f"pass {name}.toarray()")
@@ -122,6 +128,8 @@ def all_finite(arr: np.ndarray, block: int = 1 << 18) -> bool:
     """Whether every value of the 2-D ``arr`` is finite, looked at ``block`` values at a time:
     ``np.isfinite(arr).all()`` makes a boolean copy as large as the data (a quarter of a
     float32 training set), and blocks that stay in cache are no slower."""
+    if arr.size <= block:
+        return bool(np.isfinite(arr).all())
     rows = max(1, block // max(1, arr.shape[1]))
     return all(np.isfinite(arr[i:i + rows]).all() for i in range(0, len(arr), rows))
 
