@@ -37,7 +37,7 @@ from sklearn.utils.validation import (
 
 from . import activations as activations_mod
 from . import engines
-from ._checks import all_finite, warn_user
+from ._checks import is_ready, warn_user
 from .callbacks import Callback
 from .errors import DivergenceError
 from .layers import Dense, Dropout
@@ -500,9 +500,8 @@ class _BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
         # Anything else (lists, frames, sparse, other dtypes, fitted on named features) goes
         # through validate_data, with its messages.
         net = getattr(self, "network_", None)
-        if (type(X) is np.ndarray and net is not None and X.ndim == 2 and len(X)
-                and X.shape[1] == self.n_features_in_ and X.dtype == net.dtype
-                and not hasattr(self, "feature_names_in_") and all_finite(X)):
+        if net is not None and not hasattr(self, "feature_names_in_") and \
+                is_ready(X, net.dtype, self.n_features_in_):
             return X
         check_is_fitted(self)
         return self._validate_X(X, reset=False)
