@@ -364,16 +364,19 @@ def test_state_settings_and_controls(client):
     assert len(state["features"]) == 7 and state["frame"]["epoch"] == 0
     state = client.post("/api/settings", json={"hidden": "8,8", "dataset": "xor"}).json()
     assert state["layers"] == [2, 8, 8, 1] and state["settings"]["dataset"] == "xor"
+    initial = client.playground.session.net.params.copy()
     assert client.post("/api/control", json={"action": "step"}).status_code == 200
     session = client.playground.session
     assert session.wait_until_idle(60) and session.epoch == 1
-    first = session.net.params.copy()
+    assert not np.array_equal(session.net.params, initial)
     reset = client.post("/api/control", json={"action": "reset"}).json()
     assert reset["frame"]["epoch"] == 0 and reset["session"] != state["session"]
+    np.testing.assert_array_equal(client.playground.session.net.params, initial)
     regenerated = client.post("/api/control", json={"action": "regenerate"}).json()
     assert regenerated["settings"]["data_seed"] == 1
     assert regenerated["points"] != reset["points"]
-    assert not np.array_equal(first, client.playground.session.net.params)   # epoch 0 again
+    # New points, the same initial weights: they come from the seed alone.
+    np.testing.assert_array_equal(client.playground.session.net.params, initial)
 
 
 @pytest.mark.parametrize("route,body,message", [

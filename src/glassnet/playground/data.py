@@ -152,9 +152,9 @@ def split(X: np.ndarray, y: np.ndarray, train_percent: int, seed: int, task: str
     tr, te = order[:n_train], order[n_train:]
     if domain is None:
         domain = (-RADIUS, RADIUS, -RADIUS, RADIUS)
-    n_classes = int(y.max()) + 1 if task == "classification" else 0
+    n_classes = max(2, int(y.max()) + 1) if task == "classification" else 0
     return PlaneData(X[tr], y[tr], X[te], y[te], task, tuple(float(v) for v in domain),
-                     max(n_classes, 2) if task == "classification" else 0)
+                     n_classes)
 
 
 def from_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, str, tuple]:

@@ -103,6 +103,16 @@ def _encode(values: np.ndarray, scale: float) -> str:
     return base64.b64encode(q.astype(np.uint8).tobytes()).decode("ascii")
 
 
+def _layer_outputs(net: Network, X: np.ndarray, n_layers: int | None = None) -> list:
+    """The outputs ``(n, units)`` of ``net``'s first ``n_layers`` Dense layers (all of them by
+    default) for ``X``, in inference, as ``net.predict`` computes them."""
+    outputs = []
+    for layer in net.dense_layers[:n_layers]:
+        X = layer.forward(X)
+        outputs.append(X)
+    return outputs
+
+
 def _number(value) -> float | None:
     value = float(value)
     return value if math.isfinite(value) else None
@@ -132,6 +142,7 @@ class Session:
         self.grid_points = self._grid(settings.resolution)
         self.F_grid = data.features(self.grid_points, settings.features)
         self._bend_lines = self._lines()
+        self._F_lines = data.features(self._bend_lines.reshape(-1, 2), settings.features)
         self.bend = None                  # (hidden layer, unit i, unit j) to draw, or None
         self.epoch = 0
         self.fit_loss = None              # the last epoch's loss as fit reports it
@@ -191,10 +202,7 @@ class Session:
         probe = self.probe
         np.copyto(probe.params, self.net.params)
         dense = probe.dense_layers
-        A, hidden = self.F_grid, []
-        for layer in dense:
-            A = layer.activation.forward(A @ layer.W + layer.b)
-            hidden.append(A)
+        hidden = _layer_outputs(probe, self.F_grid)
         out = hidden.pop()
         task = self.plane.task
         if task == "regression":
@@ -229,11 +237,8 @@ class Session:
         """The plane's grid lines and the training points drawn through hidden layer
         ``layer`` (0-based), as the coordinates of its units ``i`` and ``j``."""
         lines = self._bend_lines
-        flat = data.features(lines.reshape(-1, 2), self.settings.features)
-        A, P = flat, self.F_train
-        for layer_obj in self.probe.dense_layers[:layer + 1]:
-            A = layer_obj.activation.forward(A @ layer_obj.W + layer_obj.b)
-            P = layer_obj.activation.forward(P @ layer_obj.W + layer_obj.b)
+        A = _layer_outputs(self.probe, self._F_lines, layer + 1)[-1]
+        P = _layer_outputs(self.probe, self.F_train, layer + 1)[-1]
         lines_out = A[:, [i, j]].reshape(lines.shape[0], lines.shape[1], 2)
         return {"layer": layer, "units": [i, j],
                 "lines": np.round(np.nan_to_num(lines_out), 4).tolist(),
@@ -241,7 +246,11 @@ class Session:
 
     def _publish(self) -> None:
         frame = self._frame()
-        self.curve.append((self.epoch, frame["train_loss"], frame["test_loss"]))
+        point = (self.epoch, frame["train_loss"], frame["test_loss"])
+        if self.curve and self.curve[-1][0] == self.epoch:
+            self.curve[-1] = point        # an edit or a view between epochs: one point each
+        else:
+            self.curve.append(point)
         self.frame = frame
         self._publish_text(json.dumps(frame))
 
