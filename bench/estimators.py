@@ -145,7 +145,7 @@ def main():
         framework, specs = json.loads(args.worker)
         print(json.dumps([worker(framework, spec) for spec in specs]))
         return
-    from run import machine, versions
+    from run import emit, machine, versions
 
     specs = [{"name": name, "task": task, "rows": rows // (100 if args.smoke else 1),
               "features": features, "max_iter": 3 if args.smoke else max_iter}
@@ -197,10 +197,7 @@ def main():
               "", "The command's extra time is its start-up (most of it importing scikit-learn "
               "and SciPy for the stratified split, profiled), its checks of the table, its "
               "test-split evaluation, the plots and the run folder it writes."]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        args.out.write_text(text)
+    emit(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -139,23 +139,22 @@ def worker(framework: str, sizes, dtype, folder: str, smoke: bool) -> dict:
     error = float(np.abs(out - reference).max())
     if error > tolerance:
         raise AssertionError(f"{framework} disagrees with the reference by {error}")
-    calls = 200 if smoke else 5000
-    for _ in range(calls // 10):
-        predict(one)
-    latencies = []
-    for _ in range(calls):
+    calls, reps = (200, 3) if smoke else (5000, 30)
+    return {"latency_us": 1e6 * _median_seconds(lambda: predict(one), calls, calls // 10),
+            "rows_per_s": len(big) / _median_seconds(lambda: predict(big), reps, 1),
+            "max_error": error}
+
+
+def _median_seconds(call, times: int, warm: int) -> float:
+    """The median time of ``times`` calls of ``call``, after ``warm`` untimed ones."""
+    for _ in range(warm):
+        call()
+    seconds = []
+    for _ in range(times):
         start = time.perf_counter()
-        predict(one)
-        latencies.append(time.perf_counter() - start)
-    reps = 3 if smoke else 30
-    predict(big)
-    throughput = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        predict(big)
-        throughput.append(time.perf_counter() - start)
-    return {"latency_us": 1e6 * statistics.median(latencies),
-            "rows_per_s": len(big) / statistics.median(throughput), "max_error": error}
+        call()
+        seconds.append(time.perf_counter() - start)
+    return statistics.median(seconds)
 
 
 def _reference(X, Ws, bs):
@@ -191,7 +190,7 @@ def main():
         framework, models, smoke = json.loads(args.worker)
         print(json.dumps([worker(framework, *model, smoke) for model in models]))
         return
-    from run import available, machine, versions
+    from run import available, emit, machine, versions
 
     args.repeats = args.repeats or (1 if args.smoke else 3)
 
@@ -237,10 +236,7 @@ def main():
             lines.append(f"| {f} | {r['latency_us']:.1f} us | "
                          f"{r['rows_per_s'] / 1e6:.2f} M rows/s |")
         lines.append("")
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        args.out.write_text(text)
+    emit(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -30,28 +30,9 @@ BATCHES = (32, 128, 1024)
 FRAMEWORKS = ("glassnet", "torch", "sklearn")
 
 
-def products(bs: int, matmul, make) -> float:
-    """Seconds of one step's matrix products (forward, dW, dA of every layer) at batch ``bs``,
-    each timed alone with ``matmul`` on arrays from ``make(shape)``."""
-    total = 0.0
-    for i, (a, b) in enumerate(zip(SIZES, SIZES[1:])):
-        A, W, dZ = make((bs, a)), make((a, b)), make((bs, b))
-        calls = [lambda A=A, W=W: matmul(A, W), lambda At=A.T, dZ=dZ: matmul(At, dZ)]
-        if i:
-            calls.append(lambda dZ=dZ, Wt=W.T: matmul(dZ, Wt))
-        for call in calls:
-            for _ in range(5):
-                call()
-            reps = max(20, 4000 // bs)
-            start = time.perf_counter()
-            for _ in range(reps):
-                call()
-            total += (time.perf_counter() - start) / reps
-    return total
-
-
 def worker(framework: str, optimizer: str, bs: int, n: int, epochs: int) -> dict:
     import numpy as np
+    from run import step_products
 
     rng = np.random.default_rng(0)
     X = rng.random((n, SIZES[0]), dtype=np.float32)
@@ -70,7 +51,8 @@ def worker(framework: str, optimizer: str, bs: int, n: int, epochs: int) -> dict
             net.fit(X, y, optimizer=opt, epochs=k, batch_size=bs)
 
         def own():
-            return products(bs, np.matmul, lambda s: rng.random(s, dtype=np.float32))
+            return step_products(SIZES, bs, np.matmul,
+                                 lambda s: rng.random(s, dtype=np.float32))
     elif framework == "torch":
         import torch
 
@@ -98,7 +80,7 @@ def worker(framework: str, optimizer: str, bs: int, n: int, epochs: int) -> dict
 
         def own():
             with torch.no_grad():
-                return products(bs, torch.matmul, lambda s: torch.rand(s))
+                return step_products(SIZES, bs, torch.matmul, lambda s: torch.rand(s))
     elif framework == "sklearn":
         import warnings
 
@@ -115,7 +97,8 @@ def worker(framework: str, optimizer: str, bs: int, n: int, epochs: int) -> dict
                           tol=0.0, n_iter_no_change=k + 1, random_state=0).fit(X, y)
 
         def own():
-            return products(bs, np.matmul, lambda s: rng.random(s, dtype=np.float32))
+            return step_products(SIZES, bs, np.matmul,
+                                 lambda s: rng.random(s, dtype=np.float32))
     else:
         raise ValueError(framework)
     train(1)                                            # warm-up: buffers, caches, threads
@@ -145,7 +128,7 @@ def main():
         framework, cells, n, epochs = json.loads(args.worker)
         print(json.dumps([worker(framework, o, bs, n, epochs) for o, bs in cells]))
         return
-    from run import available, machine, versions
+    from run import available, emit, machine, versions
 
     n, epochs = (1024, 1) if args.smoke else (16384, 2)
     repeats = args.repeats or (1 if args.smoke else 3)
@@ -209,10 +192,7 @@ def main():
               "outside its own (the issue's target; the ambition is 0.5). A negative owned time "
               "(\"-\" ratio) means the products timed alone took longer than in the epoch "
               "(seen for PyTorch at batch 32): that cell cannot be split."]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        args.out.write_text(text)
+    emit(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -107,7 +107,7 @@ def main():
     parser.add_argument("--out", type=Path)
     parser.add_argument("--smoke", action="store_true", help="a second per number")
     args = parser.parse_args()
-    from run import machine
+    from run import emit, machine
 
     seconds = 1.0 if args.smoke else 5.0
     rows = []
@@ -131,9 +131,7 @@ def main():
                      f"{r['frame_kb']:.0f} KB | {r['server_fps']:.1f} | {page} |")
     if args.smoke:
         lines += ["", "SMOKE RUN: one second per number."]
-    if args.out:
-        args.out.write_text("\n".join(lines) + "\n")
-        print(f"wrote {args.out}")
+    emit(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -189,30 +189,47 @@ def run_worker(framework, w, steps_override=None):
     return result
 
 
+def step_products(sizes, bs, matmul, make) -> float:
+    """Seconds of one mini-batch step's matrix products through layer ``sizes`` at batch
+    ``bs`` (forward, dW and dA of every layer; no dA below the first), each product timed
+    alone with ``matmul`` on arrays from ``make(shape)``: NumPy's for glassnet, any other
+    library's for its own."""
+    total = 0.0
+    for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
+        A, W, dZ = make((bs, a)), make((a, b)), make((bs, b))
+        calls = [lambda A=A, W=W: matmul(A, W), lambda At=A.T, dZ=dZ: matmul(At, dZ)]
+        if i:
+            calls.append(lambda dZ=dZ, Wt=W.T: matmul(dZ, Wt))
+        for call in calls:
+            for _ in range(10):
+                call()
+            reps = max(20, 2000 // bs)
+            t0 = time.perf_counter()
+            for _ in range(reps):
+                call()
+            total += (time.perf_counter() - t0) / reps
+    return total
+
+
 def matmul_limit_seconds(w):
     """Seconds per epoch of the step's own matrix products (forward, dW, dA of every layer at
     this batch size), each product timed alone with NumPy."""
     import numpy as np
 
-    bs, sizes = w["batch"], w["sizes"]
     rng = np.random.default_rng(0)
-    Ws = [rng.random((a, b), dtype=np.float32) for a, b in zip(sizes, sizes[1:])]
-    As = [rng.random((bs, a), dtype=np.float32) for a in sizes[:-1]]
-    dZs = [rng.random((bs, b), dtype=np.float32) for b in sizes[1:]]
-    timings = []
-    for i in range(len(Ws)):
-        products = [lambda i=i: As[i] @ Ws[i], lambda i=i: As[i].T @ dZs[i]]
-        if i:
-            products.append(lambda i=i: dZs[i] @ Ws[i].T)
-        for product in products:
-            for _ in range(10):
-                product()
-            reps = max(20, 2000 // bs)
-            t0 = time.perf_counter()
-            for _ in range(reps):
-                product()
-            timings.append((time.perf_counter() - t0) / reps)
-    return sum(timings) * (w["n"] / bs)
+    bs = w["batch"]
+    return step_products(w["sizes"], bs, np.matmul,
+                         lambda shape: rng.random(shape, dtype=np.float32)) * (w["n"] / bs)
+
+
+def emit(lines, out) -> None:
+    """Print a report's ``lines`` and, given a path ``out``, write them there (atomically)."""
+    from glassnet.io import atomic_write_bytes
+
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if out:
+        atomic_write_bytes(out, text.encode())
 
 
 def bare_numpy_training(X, y, sizes, bs, lr, initial=None):
