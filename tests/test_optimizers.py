@@ -1,12 +1,21 @@
 """One or more optimizer steps against values worked out here, element by element, from the
-published update rules (not from glassnet's code)."""
+published update rules (not from glassnet's code), through both the NumPy formulas and the
+fused Numba loops; then the two against each other, bit for bit."""
 
+import importlib.util
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 import glassnet as gn
+from glassnet import _fused
+
+HAVE_NUMBA = importlib.util.find_spec("numba") is not None
+needs_numba = pytest.mark.skipif(not HAVE_NUMBA, reason="numba is not installed (glassnet[fast])")
+FUSED = [False, pytest.param(True, marks=needs_numba)]
 
 P0 = [1.0, -2.0, 0.5, 0.25]   # the first 3 entries are "weights", the last a "bias"
 G = [[0.1, 0.2, -0.3, 0.4], [0.05, -0.1, 0.2, 0.0], [-0.2, 0.3, 0.1, -0.1]]
@@ -25,8 +34,9 @@ def test_plain_sgd_is_w_minus_learning_rate_times_gradient():
     np.testing.assert_allclose(run(gn.SGD(0.1)), expected, rtol=1e-14)
 
 
+@pytest.mark.parametrize("fused", FUSED)
 @pytest.mark.parametrize("nesterov", [False, True])
-def test_sgd_momentum(nesterov):
+def test_sgd_momentum(nesterov, fused):
     lr, mu = 0.1, 0.9
     expected = []
     for i, p in enumerate(P0):
@@ -36,8 +46,8 @@ def test_sgd_momentum(nesterov):
             step = g[i] + mu * v if nesterov else v
             p -= lr * step
         expected.append(p)
-    np.testing.assert_allclose(run(gn.SGD(lr, momentum=mu, nesterov=nesterov)), expected,
-                               rtol=1e-14)
+    np.testing.assert_allclose(run(gn.SGD(lr, momentum=mu, nesterov=nesterov, fused=fused)),
+                               expected, rtol=1e-14)
 
 
 def test_sgd_l2_weight_decay_skips_biases():
@@ -51,7 +61,8 @@ def test_sgd_l2_weight_decay_skips_biases():
     np.testing.assert_allclose(run(gn.SGD(lr, weight_decay=wd)), expected, rtol=1e-14)
 
 
-def test_rmsprop():
+@pytest.mark.parametrize("fused", FUSED)
+def test_rmsprop(fused):
     lr, rho, eps = 0.01, 0.9, 1e-8
     expected = []
     for i, p in enumerate(P0):
@@ -60,7 +71,8 @@ def test_rmsprop():
             s = rho * s + (1 - rho) * g[i] ** 2
             p -= lr * g[i] / (math.sqrt(s) + eps)
         expected.append(p)
-    np.testing.assert_allclose(run(gn.RMSprop(lr, rho=rho, epsilon=eps)), expected, rtol=1e-12)
+    np.testing.assert_allclose(run(gn.RMSprop(lr, rho=rho, epsilon=eps, fused=fused)), expected,
+                               rtol=1e-12)
 
 
 def _adam_reference(lr, b1, b2, eps, decoupled_wd=0.0):
@@ -78,9 +90,10 @@ def _adam_reference(lr, b1, b2, eps, decoupled_wd=0.0):
     return expected
 
 
-def test_adam():
+@pytest.mark.parametrize("fused", FUSED)
+def test_adam(fused):
     expected = _adam_reference(0.01, 0.9, 0.999, 1e-8)
-    np.testing.assert_allclose(run(gn.Adam(0.01)), expected, rtol=1e-12)
+    np.testing.assert_allclose(run(gn.Adam(0.01, fused=fused)), expected, rtol=1e-12)
 
 
 def test_adam_first_step_moves_each_parameter_by_about_the_learning_rate():
@@ -89,9 +102,11 @@ def test_adam_first_step_moves_each_parameter_by_about_the_learning_rate():
     np.testing.assert_allclose(params - np.array(P0), -0.01 * np.sign(G[0]), rtol=1e-6)
 
 
-def test_adamw_decays_weights_not_biases():
+@pytest.mark.parametrize("fused", FUSED)
+def test_adamw_decays_weights_not_biases(fused):
     expected = _adam_reference(0.01, 0.9, 0.999, 1e-8, decoupled_wd=0.1)
-    np.testing.assert_allclose(run(gn.AdamW(0.01, weight_decay=0.1)), expected, rtol=1e-12)
+    np.testing.assert_allclose(run(gn.AdamW(0.01, weight_decay=0.1, fused=fused)), expected,
+                               rtol=1e-12)
 
 
 def test_schedules_follow_their_formulas():
@@ -124,3 +139,127 @@ def test_invalid_hyperparameters_raise_value_error(make):
 def test_unknown_optimizer_name_lists_valid_ones():
     with pytest.raises(ValueError, match="sgd, rmsprop, adam, adamw"):
         gn.optimizers.get("adagrad")
+
+
+# --- the fused loops against the NumPy formulas, bit for bit -------------------------------
+
+MAKERS = {
+    "momentum": lambda f: gn.SGD(0.037, momentum=0.9, fused=f),
+    "nesterov": lambda f: gn.SGD(0.037, momentum=0.85, nesterov=True, fused=f),
+    "momentum+l2": lambda f: gn.SGD(0.037, momentum=0.9, weight_decay=0.01, fused=f),
+    "rmsprop": lambda f: gn.RMSprop(0.0031, rho=0.93, fused=f),
+    "adam": lambda f: gn.Adam(0.0013, beta_1=0.87, beta_2=0.997, fused=f),
+    "adam+l2": lambda f: gn.Adam(0.0013, weight_decay=0.02, fused=f),
+    "adamw": lambda f: gn.AdamW(0.0013, weight_decay=0.05, fused=f),
+    "adam+schedule": lambda f: gn.Adam(gn.schedules.ExponentialDecay(0.01, gamma=0.5), fused=f),
+}
+
+
+def _gradients(dtype, n, steps, rng):
+    """Random gradients with the values where rounding differs if the operations do: zeros of
+    both signs, squares that underflow and overflow the dtype, NaN and infinity."""
+    info = np.finfo(dtype)
+    special = np.array([0.0, -0.0, info.tiny, -info.tiny, float(info.max), 1e-30, 1e30,
+                        np.nan, np.inf, -np.inf, 1.0, -1.0], dtype=dtype)
+    out = []
+    for _ in range(steps):
+        g = (rng.standard_normal(n) * 10.0 ** rng.integers(-6, 3, n)).astype(dtype)
+        g[rng.choice(n, len(special), replace=False)] = special
+        out.append(g)
+    return out
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kind", sorted(MAKERS))
+def test_fused_update_is_bit_identical_to_numpy(kind, dtype, rng):
+    n, n_weights = 5000, 4700
+    params0 = rng.standard_normal(n).astype(dtype)
+    grads = _gradients(dtype, n, steps=6, rng=rng)
+    results = []
+    for fused in (False, True):
+        opt, params = MAKERS[kind](fused), params0.copy()
+        with np.errstate(all="ignore"):     # NumPy warns of the overflows it is fed
+            for epoch, g in enumerate(grads):
+                opt.set_epoch(epoch)
+                opt.step(params, g, n_weights=n_weights)
+        results.append((params, opt.state))
+    (p_numpy, s_numpy), (p_fused, s_fused) = results
+    assert p_fused.dtype == dtype
+    np.testing.assert_array_equal(p_fused, p_numpy)   # NaNs in the same places count as equal
+    assert s_fused.keys() == s_numpy.keys()
+    for key in s_numpy:
+        np.testing.assert_array_equal(s_fused[key], s_numpy[key], err_msg=key)
+    assert np.isfinite(p_numpy).sum() > n // 2       # the special values did not poison it all
+
+
+def _record_calls(monkeypatch, name):
+    calls = []
+    original = getattr(_fused, name)
+    monkeypatch.setattr(_fused, name, lambda *a, **k: (calls.append(a[0].size), original(*a, **k)))
+    return calls
+
+
+@needs_numba
+def test_automatic_choice_fuses_large_float_buffers_only(monkeypatch):
+    calls = _record_calls(monkeypatch, "adam")
+    big, small = _fused.MIN_SIZE, _fused.MIN_SIZE - 1
+    for n, dtype in [(big, np.float32), (small, np.float32), (big, np.float64),
+                     (big, np.float16)]:
+        gn.Adam().step(np.ones(n, dtype), np.ones(n, dtype))
+    assert calls == [big, big]              # float32 and float64 at MIN_SIZE; not the others
+    gn.Adam(fused=True).step(np.ones(3), np.ones(3))
+    gn.Adam(fused=False).step(np.ones(big), np.ones(big))
+    params = np.ones(2 * big)[::2]                        # a strided view: NumPy handles it
+    gn.Adam(fused=True).step(params, np.ones(big))
+    assert calls == [big, big, 3]
+    np.testing.assert_allclose(params, 1 - 0.001)
+
+
+@needs_numba
+def test_glassnet_fused_0_turns_the_automatic_choice_off(monkeypatch):
+    calls = _record_calls(monkeypatch, "momentum")
+    monkeypatch.setenv("GLASSNET_FUSED", "0")
+    n = _fused.MIN_SIZE
+    gn.SGD(0.1, momentum=0.9).step(np.ones(n), np.ones(n))
+    assert calls == []
+    gn.SGD(0.1, momentum=0.9, fused=True).step(np.ones(n), np.ones(n))   # asked for: taken
+    assert calls == [n]
+
+
+def test_fused_true_without_numba_says_how_to_install_it(monkeypatch):
+    monkeypatch.setattr(_fused, "unavailable",
+                        lambda: "Numba could not be imported (ModuleNotFoundError: numba); "
+                                "install it with `pip install glassnet[fast]`")
+    with pytest.raises(ImportError, match=r"fused=True needs Numba.*glassnet\[fast\]"):
+        gn.Adam(fused=True)
+    assert gn.Adam(fused=None).fused is None and gn.Adam(fused=False).fused is False
+    with pytest.raises(ValueError, match="fused must be None, True or False"):
+        gn.SGD(0.1, momentum=0.9, fused="yes")
+
+
+@needs_numba
+def test_training_with_and_without_fused_updates_gives_the_same_network(rng):
+    X = rng.standard_normal((96, 40)).astype(np.float32)
+    y = rng.integers(0, 3, 96)
+    weights = []
+    for fused in (False, None):      # None: the automatic choice, which fuses at this size
+        net = gn.Network([gn.Dense(300, "relu"), gn.Dense(200, "relu"), gn.Dense(3, "softmax")],
+                         input_dim=40, seed=3, dtype="float32")
+        assert net.n_params >= _fused.MIN_SIZE
+        net.fit(X, y, optimizer=gn.Adam(0.01, fused=fused), epochs=3, batch_size=32)
+        weights.append(net.params.copy())
+    np.testing.assert_array_equal(weights[0], weights[1])
+    assert not np.array_equal(weights[0], gn.Network(
+        [gn.Dense(300, "relu"), gn.Dense(200, "relu"), gn.Dense(3, "softmax")],
+        input_dim=40, seed=3, dtype="float32").params)         # it trained
+
+
+def test_small_networks_never_import_numba():
+    code = ("import sys, numpy as np, glassnet as gn\n"
+            "net = gn.Network([gn.Dense(5, 'relu'), gn.Dense(1, 'sigmoid')], input_dim=2)\n"
+            "net.fit(np.ones((8, 2)), np.ones(8), optimizer='adam', epochs=2)\n"
+            "print(sorted(m for m in ('numba', 'sklearn', 'scipy', 'pandas', 'matplotlib',\n"
+            "             'onnx', 'dask', 'starlette', 'torch') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

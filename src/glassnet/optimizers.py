@@ -6,6 +6,11 @@ State (momentum, moment estimates, scratch space) lives in the optimizer, never 
 ``grad`` is read, never written: after ``fit`` the network's gradient buffer still holds the
 last step's gradient.
 
+``fused``: ``None`` (the default) runs the update as one compiled loop (``_fused``, with Numba)
+for buffers of ``_fused.MIN_SIZE`` parameters or more when Numba is installed, ``True`` always
+(an error if Numba is missing), ``False`` never. The fused loop computes the same numbers bit for
+bit, so ``fused`` changes speed only; it is not part of ``get_config``.
+
 ``weight_decay`` is classic L2 regularisation: ``grad + weight_decay * W`` for the weights
 (not the biases), as in PyTorch's SGD. ``AdamW`` decays the weights directly instead
 (Loshchilov & Hutter, decoupled weight decay).
@@ -17,6 +22,7 @@ import math
 
 import numpy as np
 
+from . import _fused
 from ._checks import check_number
 from .schedules import Schedule, constant
 
@@ -28,7 +34,13 @@ class Optimizer:
 
     name = ""
 
-    def __init__(self, learning_rate=0.01, weight_decay: float = 0.0):
+    def __init__(self, learning_rate=0.01, weight_decay: float = 0.0, *,
+                 fused: bool | None = None):
+        if fused not in (None, True, False):
+            raise ValueError(f"fused must be None, True or False, not {fused!r}")
+        if fused and _fused.unavailable():
+            raise ImportError(f"fused=True needs Numba: {_fused.unavailable()}")
+        self.fused = fused
         if isinstance(learning_rate, Schedule):
             self.schedule = learning_rate
         else:
@@ -93,17 +105,21 @@ class SGD(Optimizer):
     name = "sgd"
 
     def __init__(self, learning_rate=0.01, momentum: float = 0.0, nesterov: bool = False,
-                 weight_decay: float = 0.0):
-        super().__init__(learning_rate, weight_decay)
+                 weight_decay: float = 0.0, *, fused: bool | None = None):
+        super().__init__(learning_rate, weight_decay, fused=fused)
         self.momentum = check_number(momentum, "momentum", 0.0, True, 1.0)
         if nesterov and not self.momentum:
             raise ValueError("nesterov=True needs momentum > 0")
         self.nesterov = bool(nesterov)
 
     def _update(self, params, grad, lr):
-        step = self._scratch("step", params)
         if self.momentum:
             v = self._slot("velocity", params)
+            if _fused.usable(self.fused, params, grad, v):
+                _fused.momentum(params, grad, v, self.momentum, lr, self.nesterov)
+                return
+        step = self._scratch("step", params)
+        if self.momentum:
             v *= self.momentum
             v += grad
             if self.nesterov:            # g + momentum * v
@@ -137,13 +153,17 @@ class RMSprop(Optimizer):
     name = "rmsprop"
 
     def __init__(self, learning_rate=0.001, rho: float = 0.9, epsilon: float = 1e-8,
-                 weight_decay: float = 0.0):
-        super().__init__(learning_rate, weight_decay)
+                 weight_decay: float = 0.0, *, fused: bool | None = None):
+        super().__init__(learning_rate, weight_decay, fused=fused)
         self.rho = check_number(rho, "rho", 0.0, True, 1.0)
         self.epsilon = check_number(epsilon, "epsilon", 0.0, False)
 
     def _update(self, params, grad, lr):
-        s, tmp = self._slot("square_avg", params), self._scratch("step", params)
+        s = self._slot("square_avg", params)
+        if _fused.usable(self.fused, params, grad, s):
+            _fused.rmsprop(params, grad, s, self.rho, self.epsilon, lr)
+            return
+        tmp = self._scratch("step", params)
         s *= self.rho
         np.multiply(grad, grad, out=tmp)
         tmp *= 1 - self.rho
@@ -167,16 +187,27 @@ class Adam(Optimizer):
     name = "adam"
 
     def __init__(self, learning_rate=0.001, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-8, weight_decay: float = 0.0):
-        super().__init__(learning_rate, weight_decay)
+                 epsilon: float = 1e-8, weight_decay: float = 0.0, *,
+                 fused: bool | None = None):
+        super().__init__(learning_rate, weight_decay, fused=fused)
         self.beta_1 = check_number(beta_1, "beta_1", 0.0, True, 1.0)
         self.beta_2 = check_number(beta_2, "beta_2", 0.0, True, 1.0)
         self.epsilon = check_number(epsilon, "epsilon", 0.0, False)
 
     def _update(self, params, grad, lr):
         m, v = self._slot("m", params), self._slot("v", params)
-        tmp = self._scratch("step", params)
         t = self.iterations
+        # lr * m_hat / (sqrt(v_hat) + eps) with m_hat = m / (1 - b1^t), sqrt(v_hat) = sqrt(v) / c2,
+        # c2 = sqrt(1 - b2^t): multiplied through by c2, that is
+        # (lr c2 / (1 - b1^t)) * m / (sqrt(v) + eps c2), the corrections in two scalars and one
+        # pass fewer over the buffers (measured: Adam at batch 32, 784-512-512-10, ~5 % faster).
+        correction_2 = math.sqrt(1 - self.beta_2 ** t)
+        epsilon = self.epsilon * correction_2
+        scale = lr * correction_2 / (1 - self.beta_1 ** t)
+        if _fused.usable(self.fused, params, grad, m, v):
+            _fused.adam(params, grad, m, v, self.beta_1, self.beta_2, epsilon, scale)
+            return
+        tmp = self._scratch("step", params)
         m *= self.beta_1
         np.multiply(grad, 1 - self.beta_1, out=tmp)
         m += tmp
@@ -184,15 +215,10 @@ class Adam(Optimizer):
         np.multiply(grad, grad, out=tmp)
         tmp *= 1 - self.beta_2
         v += tmp
-        # lr * m_hat / (sqrt(v_hat) + eps) with m_hat = m / (1 - b1^t), sqrt(v_hat) = sqrt(v) / c2,
-        # c2 = sqrt(1 - b2^t): multiplied through by c2, that is
-        # (lr c2 / (1 - b1^t)) * m / (sqrt(v) + eps c2), the corrections in two scalars and one
-        # pass fewer over the buffers (measured: Adam at batch 32, 784-512-512-10, ~5 % faster).
-        correction_2 = math.sqrt(1 - self.beta_2 ** t)
         np.sqrt(v, out=tmp)
-        tmp += self.epsilon * correction_2
+        tmp += epsilon
         np.divide(m, tmp, out=tmp)
-        tmp *= lr * correction_2 / (1 - self.beta_1 ** t)
+        tmp *= scale
         params -= tmp
 
     def get_config(self):
@@ -208,8 +234,9 @@ class AdamW(Adam):
     name = "adamw"
 
     def __init__(self, learning_rate=0.001, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-8, weight_decay: float = 0.01):
-        super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay=0.0)
+                 epsilon: float = 1e-8, weight_decay: float = 0.01, *,
+                 fused: bool | None = None):
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay=0.0, fused=fused)
         self.decoupled_weight_decay = check_number(weight_decay, "weight_decay")
 
     def step(self, params, grad, n_weights=None):
