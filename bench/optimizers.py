@@ -1,5 +1,7 @@
 """Where users train: SGD, momentum and Adam at batch 32, 128 and 1024, glassnet against
 PyTorch (its default optimizers) and scikit-learn's MLPClassifier, 784-512-512-10 float32.
+glassnet runs twice: as installed (its fused Numba updates when Numba is there) and with
+``fused=False``, the pure-NumPy updates a user without the ``fast`` extra gets.
 
     python bench/optimizers.py --out bench/optimizers.md [--smoke] [--repeats 3]
 
@@ -27,7 +29,7 @@ sys.path.insert(0, str(HERE))
 SIZES = [784, 512, 512, 10]
 OPTIMIZERS = {"sgd": 0.01, "momentum": 0.01, "adam": 0.001}    # learning rates
 BATCHES = (32, 128, 1024)
-FRAMEWORKS = ("glassnet", "torch", "sklearn")
+FRAMEWORKS = ("glassnet", "glassnet-numpy", "torch", "sklearn")
 
 
 def worker(framework: str, optimizer: str, bs: int, n: int, epochs: int) -> dict:
@@ -38,14 +40,16 @@ def worker(framework: str, optimizer: str, bs: int, n: int, epochs: int) -> dict
     X = rng.random((n, SIZES[0]), dtype=np.float32)
     y = rng.integers(0, SIZES[-1], n)
     lr = OPTIMIZERS[optimizer]
-    if framework == "glassnet":
+    if framework.startswith("glassnet"):
         import glassnet as gn
 
         net = gn.Network([gn.Dense(h, "relu") for h in SIZES[1:-1]] +
                          [gn.Dense(SIZES[-1], "softmax")], input_dim=SIZES[0], seed=0,
                          dtype="float32")
-        opt = {"sgd": lambda: gn.SGD(lr), "momentum": lambda: gn.SGD(lr, momentum=0.9),
-               "adam": lambda: gn.Adam(lr)}[optimizer]()
+        fused = None if framework == "glassnet" else False
+        opt = {"sgd": lambda: gn.SGD(lr, fused=fused),
+               "momentum": lambda: gn.SGD(lr, momentum=0.9, fused=fused),
+               "adam": lambda: gn.Adam(lr, fused=fused)}[optimizer]()
 
         def train(k):
             net.fit(X, y, optimizer=opt, epochs=k, batch_size=bs)
@@ -157,17 +161,19 @@ def main():
         "- versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()),
         f"- work: 784-512-512-10 relu/softmax, float32, {n} samples an epoch, shuffled "
         "mini-batches; learning rates SGD and momentum (0.9) 0.01, Adam 0.001 with its "
-        "defaults. PyTorch: `torch.optim` defaults (its for-loop implementation on the CPU).",
+        "defaults. PyTorch: `torch.optim` defaults (its for-loop implementation on the CPU). "
+        "glassnet: as installed (fused Numba updates " + ("on" if "numba" in versions() else
+        "OFF: Numba is not installed") + ") and with `fused=False` (NumPy only).",
         f"- method: median of {repeats} runs, each in its own process after a warm-up epoch, "
         f"frameworks in rotating order. **owned** = epoch time - the library's own matrix "
         "products for the same shapes, each timed alone in that process right after "
         "(NumPy's for glassnet and scikit-learn, `torch.matmul` for PyTorch)."
         + (" SMOKE RUN: too short to mean anything." if args.smoke else ""),
         "",
-        "| optimizer | batch | glassnet samples/s | PyTorch | scikit-learn | glassnet / "
-        "PyTorch | products: NumPy / torch (ms/epoch) | owned: glassnet / PyTorch "
-        "(ms/epoch) | owned ratio |",
-        "|---|---|---|---|---|---|---|---|---|"]
+        "| optimizer | batch | glassnet samples/s | NumPy only | PyTorch | scikit-learn | "
+        "glassnet / PyTorch | products: NumPy / torch (ms/epoch) | owned: glassnet / NumPy "
+        "only / PyTorch (ms/epoch) | owned ratio | NumPy only |",
+        "|---|---|---|---|---|---|---|---|---|---|---|"]
     for (optimizer, bs), c in cells.items():
         def rate(f, c=c):
             return f"{n / c[f]['epoch_s'] / 1000:.1f}k" if f in c else "-"
@@ -175,23 +181,27 @@ def main():
         def owned(f, c=c):
             return 1000 * (c[f]["epoch_s"] - c[f]["products_s"])
 
+        def ratio(f, c=c):
+            ok = "torch" in c and owned("torch") > 0 and owned(f) > 0
+            return f"{owned(f) / owned('torch'):.2f}" if ok else "-"
+
         g = c["glassnet"]
+        own = f"{owned('glassnet'):.0f} / {owned('glassnet-numpy'):.0f}"
         if "torch" in c:
             t = c["torch"]
             speed = f"{t['epoch_s'] / g['epoch_s']:.2f}x"
             prods = f"{1000 * g['products_s']:.0f} / {1000 * t['products_s']:.0f}"
-            own = f"{owned('glassnet'):.0f} / {owned('torch'):.0f}"
-            ratio = f"{owned('glassnet') / owned('torch'):.2f}" if owned("torch") > 0 else "-"
+            own += f" / {owned('torch'):.0f}"
         else:
-            speed, prods, own, ratio = "-", f"{1000 * g['products_s']:.0f} / -", \
-                f"{owned('glassnet'):.0f} / -", "-"
-        lines.append(f"| {optimizer} | {bs} | {rate('glassnet')} | {rate('torch')} | "
-                     f"{rate('sklearn')} | {speed} | {prods} | {own} | {ratio} |")
+            speed, prods, own = "-", f"{1000 * g['products_s']:.0f} / -", own + " / -"
+        lines.append(f"| {optimizer} | {bs} | {rate('glassnet')} | {rate('glassnet-numpy')} | "
+                     f"{rate('torch')} | {rate('sklearn')} | {speed} | {prods} | {own} | "
+                     f"{ratio('glassnet')} | {ratio('glassnet-numpy')} |")
     lines += ["", "samples/s: higher is better; glassnet / PyTorch > 1: glassnet faster. owned "
               "ratio < 1: glassnet spends less time outside its products than PyTorch does "
               "outside its own (the issue's target; the ambition is 0.5). A negative owned time "
               "(\"-\" ratio) means the products timed alone took longer than in the epoch "
-              "(seen for PyTorch at batch 32): that cell cannot be split."]
+              "(seen at batch 32): that cell cannot be split."]
     emit(lines, args.out)
 
 

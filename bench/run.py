@@ -409,6 +409,12 @@ def versions():
         import torch
 
         v["torch"] = torch.__version__
+    import importlib.util
+
+    if importlib.util.find_spec("numba") is not None:   # glassnet's fused optimizer updates
+        import numba
+
+        v["numba"] = numba.__version__
     return v
 
 

@@ -88,7 +88,7 @@ def test_the_optimizer_benchmark_covers_every_optimizer_and_batch(tmp_path):
     for optimizer in ("sgd", "momentum", "adam"):
         for batch in (32, 128, 1024):
             assert f"| {optimizer} | {batch} |" in text
-    assert "owned: glassnet / PyTorch" in text
+    assert "owned: glassnet / NumPy only / PyTorch" in text
 
 
 def test_the_inference_benchmark_checks_answers_and_times_both_sizes(tmp_path):
