@@ -239,20 +239,24 @@ def test_fused_true_without_numba_says_how_to_install_it(monkeypatch):
 
 
 @needs_numba
-def test_training_with_and_without_fused_updates_gives_the_same_network(rng):
+def test_training_with_and_without_fused_updates_gives_the_same_network(rng, monkeypatch):
     X = rng.standard_normal((96, 40)).astype(np.float32)
     y = rng.integers(0, 3, 96)
+
+    def network():
+        return gn.Network([gn.Dense(300, "relu"), gn.Dense(200, "relu"), gn.Dense(3, "softmax")],
+                          input_dim=40, seed=3, dtype="float32")
+
+    calls = _record_calls(monkeypatch, "adam")
     weights = []
     for fused in (False, None):      # None: the automatic choice, which fuses at this size
-        net = gn.Network([gn.Dense(300, "relu"), gn.Dense(200, "relu"), gn.Dense(3, "softmax")],
-                         input_dim=40, seed=3, dtype="float32")
+        net = network()
         assert net.n_params >= _fused.MIN_SIZE
         net.fit(X, y, optimizer=gn.Adam(0.01, fused=fused), epochs=3, batch_size=32)
         weights.append(net.params.copy())
+    assert calls == [network().n_params] * 9           # 3 batches x 3 epochs, all fused
     np.testing.assert_array_equal(weights[0], weights[1])
-    assert not np.array_equal(weights[0], gn.Network(
-        [gn.Dense(300, "relu"), gn.Dense(200, "relu"), gn.Dense(3, "softmax")],
-        input_dim=40, seed=3, dtype="float32").params)         # it trained
+    assert not np.array_equal(weights[0], network().params)         # it trained
 
 
 def test_small_networks_never_import_numba():
