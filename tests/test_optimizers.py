@@ -201,19 +201,44 @@ def _record_calls(monkeypatch, name):
 
 
 @needs_numba
-def test_automatic_choice_fuses_large_float_buffers_only(monkeypatch):
+def test_automatic_choice_weighs_numbas_start_against_the_work(monkeypatch):
     calls = _record_calls(monkeypatch, "adam")
+    monkeypatch.setattr(_fused, "_started", False)       # as in a fresh process
     big, small = _fused.MIN_SIZE, _fused.MIN_SIZE - 1
-    for n, dtype in [(big, np.float32), (small, np.float32), (big, np.float64),
-                     (big, np.float16)]:
+    for n, dtype in [(small, np.float32), (big, np.float16), (small, np.float64)]:
         gn.Adam().step(np.ones(n, dtype), np.ones(n, dtype))
-    assert calls == [big, big]              # float32 and float64 at MIN_SIZE; not the others
-    gn.Adam(fused=True).step(np.ones(3), np.ones(3))
+    assert calls == [] and not _fused.started()        # too small for a fit of unknown length
+    # A fit whose steps pay for Numba's start fuses a small buffer; one step fewer does not.
+    pays = -(-_fused.START_WORK // (small + _fused.CALL_SIZE))
+    for steps in (pays - 1, pays):
+        opt = gn.Adam()
+        opt.expect_steps(steps)
+        opt.step(np.ones(small), np.ones(small))
+    assert calls == [small] and _fused.started()
+    # Numba is running now: the loop is faster at any size, float16 still stays in NumPy.
+    gn.Adam().step(np.ones(3), np.ones(3))
+    gn.Adam().step(np.ones(3, np.float16), np.ones(3, np.float16))
+    assert calls == [small, 3]
+    monkeypatch.setattr(_fused, "_started", False)
+    gn.Adam().step(np.ones(big, np.float32), np.ones(big, np.float32))   # large: from the start
+    assert calls == [small, 3, big]
     gn.Adam(fused=False).step(np.ones(big), np.ones(big))
     params = np.ones(2 * big)[::2]                        # a strided view: NumPy handles it
     gn.Adam(fused=True).step(params, np.ones(big))
-    assert calls == [big, big, 3]
+    assert calls == [small, 3, big]
     np.testing.assert_allclose(params, 1 - 0.001)
+
+
+def test_fit_tells_the_optimizer_its_steps(monkeypatch):
+    seen = []
+    original = gn.Adam.expect_steps
+    monkeypatch.setattr(gn.Adam, "expect_steps",
+                        lambda self, n: (seen.append(n), original(self, n)))
+    net = gn.Network([gn.Dense(3, "relu"), gn.Dense(1, "sigmoid")], input_dim=2, seed=0)
+    opt = gn.Adam()
+    net.fit(np.ones((10, 2)), np.ones(10), optimizer=opt, epochs=4, batch_size=3)
+    assert seen == [4 * 4, 0]                  # 4 epochs of 4 batches, then nothing ahead
+    assert opt.fuses(np.ones(10)) == (_fused.started() and _fused.unavailable() is None)
 
 
 @needs_numba
@@ -248,14 +273,19 @@ def test_training_with_and_without_fused_updates_gives_the_same_network(rng, mon
                           input_dim=40, seed=3, dtype="float32")
 
     calls = _record_calls(monkeypatch, "adam")
-    weights = []
+    penalties = _record_calls(monkeypatch, "add_scaled")
+    weights, losses = [], []
     for fused in (False, None):      # None: the automatic choice, which fuses at this size
         net = network()
         assert net.n_params >= _fused.MIN_SIZE
-        net.fit(X, y, optimizer=gn.Adam(0.01, fused=fused), epochs=3, batch_size=32)
+        history = net.fit(X, y, optimizer=gn.Adam(0.01, fused=fused), epochs=3, batch_size=32,
+                          l2=0.05)
         weights.append(net.params.copy())
+        losses.append(history["loss"])
     assert calls == [network().n_params] * 9           # 3 batches x 3 epochs, all fused
+    assert penalties == [network().n_weights] * 9      # and the L2 gradient with them
     np.testing.assert_array_equal(weights[0], weights[1])
+    assert losses[0] == losses[1]
     assert not np.array_equal(weights[0], network().params)         # it trained
 
 

@@ -11,12 +11,19 @@ Measured (``bench/optimizers.py``; Intel Xeon, AVX-512, 670k float32 parameters)
 update 3.2 ms in NumPy, 0.6 ms here.
 
 Numba is optional (``pip install glassnet[fast]``) and imported on first use only, never by
-``import glassnet``. Kernels are compiled on their first call for the dtype at hand (about a
-second, once; Numba caches the machine code on disk when it can) and run single-threaded with
-the GIL released, so they never compete with the BLAS threads. An optimizer's ``fused=None``
-(the default) takes them for buffers of ``MIN_SIZE`` or more when Numba imports, and
-``GLASSNET_FUSED=0`` in the environment turns that automatic choice off; ``fused=True`` asks for
-them whatever the size, ``fused=False`` never.
+``import glassnet``. Kernels are compiled on their first call for the dtype at hand (once; Numba
+caches the machine code on disk when it can) and run single-threaded with the GIL released, so
+they never compete with the BLAS threads.
+
+The automatic choice (an optimizer's ``fused=None``, the default) weighs Numba's start in a
+process, about a second (measured on the Intel Xeon: import 0.4-0.6 s, loading the cached code
+0.5 s), against what the loop saves, about ``12 us + 5 ns x n_params`` a step (Adam, float64).
+It takes the loop when Numba imports and any of: the buffer has ``MIN_SIZE`` parameters or more;
+the fit ahead is long enough to pay for the start (``steps x (n_params + CALL_SIZE) >=
+START_WORK``; ``fit`` tells the optimizer its number of steps); or a kernel already ran in this
+process, when the start is paid and the loop is faster at any size (4 us against NumPy's 17 us
+for Adam on 21 parameters). ``GLASSNET_FUSED=0`` in the environment turns the automatic choice
+off; ``fused=True`` asks for the loop whatever the size, ``fused=False`` never.
 """
 
 from __future__ import annotations
@@ -26,13 +33,18 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["MIN_SIZE", "unavailable", "usable", "adam", "momentum", "rmsprop"]
+__all__ = ["MIN_SIZE", "START_WORK", "CALL_SIZE", "unavailable", "started", "usable", "adam",
+           "momentum", "rmsprop", "add_scaled"]
 
-#: Buffers smaller than this stay in NumPy unless ``fused=True``: importing Numba costs ~0.4 s a
-#: process, which a small network's whole fit may not win back.
+#: Buffers this large take the loop from their first step: a few hundred steps pay for the start.
 MIN_SIZE = 1 << 16
+#: Numba's start (~1 s) in parameter-steps of NumPy time saved (~5 ns each) ...
+START_WORK = 2 * 10**8
+#: ... and NumPy's fixed cost of a step's dozen array operations (~12 us) in parameters.
+CALL_SIZE = 2400
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_started = False       # a kernel ran in this process: Numba's start is paid
 
 
 @lru_cache(maxsize=1)
@@ -46,17 +58,23 @@ def unavailable() -> str | None:
     return None
 
 
-def usable(fused: bool | None, *arrays: np.ndarray) -> bool:
-    """Whether to take the fused loop for these 1-D buffers: all of one float dtype, C-ordered,
-    and for ``fused=None`` (automatic) at least ``MIN_SIZE`` long, with ``GLASSNET_FUSED=0``
-    not set; ``fused=False`` never; ``fused=True`` whenever the arrays allow it (the optimizer
-    checked at construction that Numba is there)."""
+def started() -> bool:
+    """Whether a kernel already ran in this process (Numba imported, machine code loaded)."""
+    return _started
+
+
+def usable(fused: bool | None, *arrays: np.ndarray, steps: int = 0) -> bool:
+    """Whether to take the fused loop for these 1-D buffers: all of one float dtype, C-ordered;
+    ``fused=False`` never; ``fused=True`` whenever the arrays allow it (the optimizer checked at
+    construction that Numba is there); ``fused=None`` by the automatic choice in the module's
+    docstring, ``steps`` being how many steps the fit ahead takes (0 when not known)."""
     first = arrays[0]
     if fused is False:
         return False
-    # The size first: it is what turns small networks away, and this runs every step
-    # (measured: 3.1 us of a 20 us Adam step on 21 parameters when the size came last).
-    if fused is None and (first.size < MIN_SIZE
+    # The cheap tests first: this runs every step (measured: 3.1 us of a 20 us Adam step on 21
+    # parameters when the dtype and layout were tested before the size).
+    if fused is None and ((first.size < MIN_SIZE and not _started
+                           and steps * (first.size + CALL_SIZE) < START_WORK)
                           or os.environ.get("GLASSNET_FUSED", "").strip() == "0"):
         return False
     if first.dtype not in _DTYPES or any(
@@ -105,7 +123,18 @@ def _kernels():
             square_avg[i] = s_i
             params[i] += (g / (np.sqrt(s_i) + epsilon)) * minus_lr
 
-    return jit(adam_loop), jit(momentum_loop), jit(rmsprop_loop)
+    def add_scaled_loop(target, source, factor):
+        for i in range(target.size):
+            target[i] += source[i] * factor
+
+    return jit(adam_loop), jit(momentum_loop), jit(rmsprop_loop), jit(add_scaled_loop)
+
+
+def _kernel(index: int):
+    global _started
+    kernel = _kernels()[index]
+    _started = True
+    return kernel
 
 
 def adam(params, grad, m, v, beta_1, beta_2, epsilon, scale) -> None:
@@ -113,7 +142,7 @@ def adam(params, grad, m, v, beta_1, beta_2, epsilon, scale) -> None:
     ``params -= (m / (sqrt(v) + epsilon)) * scale``, everything ``(n_params,)``, in place.
     The scalars are rounded to the buffer's dtype first, as NumPy does with Python floats."""
     f = params.dtype.type
-    _kernels()[0](params, grad, m, v, f(beta_1), f(1 - beta_1), f(beta_2), f(1 - beta_2),
+    _kernel(0)(params, grad, m, v, f(beta_1), f(1 - beta_1), f(beta_2), f(1 - beta_2),
                   f(epsilon), f(scale))
 
 
@@ -121,12 +150,18 @@ def momentum(params, grad, velocity, mu, learning_rate, nesterov) -> None:
     """``SGD._update`` with momentum in one pass: ``v = mu v + g``; ``params += -lr * v`` (or
     ``-lr * (g + mu v)`` with Nesterov), everything ``(n_params,)``, in place."""
     f = params.dtype.type
-    _kernels()[1](params, grad, velocity, f(mu), f(-learning_rate), bool(nesterov))
+    _kernel(1)(params, grad, velocity, f(mu), f(-learning_rate), bool(nesterov))
 
 
 def rmsprop(params, grad, square_avg, rho, epsilon, learning_rate) -> None:
     """``RMSprop._update`` in one pass: ``s = rho s + (1 - rho) g^2``;
     ``params += -lr * g / (sqrt(s) + epsilon)``, everything ``(n_params,)``, in place."""
     f = params.dtype.type
-    _kernels()[2](params, grad, square_avg, f(rho), f(1 - rho), f(epsilon),
+    _kernel(2)(params, grad, square_avg, f(rho), f(1 - rho), f(epsilon),
                   f(-learning_rate))
+
+
+def add_scaled(target, source, factor) -> None:
+    """``target += source * factor`` in one pass, both ``(n,)``, in place: NumPy's
+    ``target += factor * source`` without its temporary (the L2 penalty's gradient)."""
+    _kernel(3)(target, source, target.dtype.type(factor))

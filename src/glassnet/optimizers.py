@@ -7,9 +7,10 @@ State (momentum, moment estimates, scratch space) lives in the optimizer, never 
 last step's gradient.
 
 ``fused``: ``None`` (the default) runs the update as one compiled loop (``_fused``, with Numba)
-for buffers of ``_fused.MIN_SIZE`` parameters or more when Numba is installed, ``True`` always
-(an error if Numba is missing), ``False`` never. The fused loop computes the same numbers bit for
-bit, so ``fused`` changes speed only; it is not part of ``get_config``.
+when Numba is installed and the work pays for Numba's start (large buffers, long fits, or Numba
+already running: the rule is in ``_fused``), ``True`` always (an error if Numba is missing),
+``False`` never. The fused loop computes the same numbers bit for bit, so ``fused`` changes
+speed only; it is not part of ``get_config``.
 
 ``weight_decay`` is classic L2 regularisation: ``grad + weight_decay * W`` for the weights
 (not the biases), as in PyTorch's SGD. ``AdamW`` decays the weights directly instead
@@ -50,6 +51,16 @@ class Optimizer:
         self.iterations = 0
         self.state: dict[str, np.ndarray] = {}
         self._work: dict[str, np.ndarray] = {}    # scratch space: not state, not saved
+        self._steps_ahead = 0
+
+    def expect_steps(self, n_steps: int) -> None:
+        """Say how many steps the fit ahead takes (``fit`` does; 0 when it ends), so that the
+        automatic ``fused=None`` can tell whether a fit pays for Numba's start. Speed only."""
+        self._steps_ahead = int(n_steps)
+
+    def fuses(self, *buffers: np.ndarray) -> bool:
+        """Whether a pass over these 1-D buffers takes a fused loop (``_fused.usable``)."""
+        return _fused.usable(self.fused, *buffers, steps=self._steps_ahead)
 
     def set_epoch(self, epoch: int) -> None:
         """Set the learning rate the schedule gives for ``epoch`` (0-based)."""
@@ -77,7 +88,10 @@ class Optimizer:
             k = params.size if n_weights is None else n_weights
             decayed = self._scratch("decayed_grad", grad)
             np.copyto(decayed, grad)
-            decayed[:k] += self.weight_decay * params[:k]
+            if self.fuses(decayed[:k], params[:k]):
+                _fused.add_scaled(decayed[:k], params[:k], self.weight_decay)
+            else:
+                decayed[:k] += self.weight_decay * params[:k]
             grad = decayed
         self.iterations += 1
         self._update(params, grad, self.learning_rate)
@@ -115,7 +129,7 @@ class SGD(Optimizer):
     def _update(self, params, grad, lr):
         if self.momentum:
             v = self._slot("velocity", params)
-            if _fused.usable(self.fused, params, grad, v):
+            if self.fuses(params, grad, v):
                 _fused.momentum(params, grad, v, self.momentum, lr, self.nesterov)
                 return
         step = self._scratch("step", params)
@@ -160,7 +174,7 @@ class RMSprop(Optimizer):
 
     def _update(self, params, grad, lr):
         s = self._slot("square_avg", params)
-        if _fused.usable(self.fused, params, grad, s):
+        if self.fuses(params, grad, s):
             _fused.rmsprop(params, grad, s, self.rho, self.epsilon, lr)
             return
         tmp = self._scratch("step", params)
@@ -204,7 +218,7 @@ class Adam(Optimizer):
         correction_2 = math.sqrt(1 - self.beta_2 ** t)
         epsilon = self.epsilon * correction_2
         scale = lr * correction_2 / (1 - self.beta_1 ** t)
-        if _fused.usable(self.fused, params, grad, m, v):
+        if self.fuses(params, grad, m, v):
             _fused.adam(params, grad, m, v, self.beta_1, self.beta_2, epsilon, scale)
             return
         tmp = self._scratch("step", params)

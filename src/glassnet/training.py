@@ -189,9 +189,11 @@ def fit(net, X, y, optimizer: Optimizer | str | None = None, epochs: int = 1,
     loop = _Loop(net, optimizer, chosen, history, epochs, validation, validation_freq,
                  callbacks, checkpoint, checkpoint_every, verbose, progress)
     chosen.start(plan)
+    optimizer.expect_steps((epochs - start_epoch) * plan.steps_per_epoch)
     try:
         loop.run(start_epoch)
     finally:
+        optimizer.expect_steps(0)
         chosen.close()
         loop.close()
     for cb in callbacks:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import _fused
 from ..errors import KEPT_INITIAL
 from ..optimizers import SGD
 
@@ -45,6 +46,10 @@ class Plan:
     l2: float
     epochs: int
     l1: float = 0.0
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return -(-len(self.X) // self.batch_size)
 
     @property
     def full_batch(self) -> bool:
@@ -83,7 +88,11 @@ def penalize(params: np.ndarray, grads: np.ndarray, n_weights: int, plan: Plan,
         dW += (plan.l1 * scale / weight) * np.sign(W)
     if plan.l2:
         loss += 0.5 * plan.l2 * float(W @ W) / weight
-        dW += (plan.l2 * scale / weight) * W
+        factor = plan.l2 * scale / weight
+        if plan.optimizer.fuses(dW, W):
+            _fused.add_scaled(dW, W, factor)     # the same numbers, without the temporary
+        else:
+            dW += factor * W
     return loss
 
 
