@@ -32,7 +32,8 @@ BATCHES = (32, 128, 1024)
 FRAMEWORKS = ("glassnet", "glassnet-numpy", "torch", "sklearn")
 
 
-def worker(framework: str, optimizer: str, bs: int, n: int, epochs: int) -> dict:
+def worker(framework: str, optimizer: str, bs: int, n: int, epochs: int,
+           smoke: bool = False) -> dict:
     import numpy as np
     from run import step_products
 
@@ -61,7 +62,7 @@ def worker(framework: str, optimizer: str, bs: int, n: int, epochs: int) -> dict
 
         def own():
             return step_products(SIZES, bs, np.matmul,
-                                 lambda s: rng.random(s, dtype=np.float32))
+                                 lambda s: rng.random(s, dtype=np.float32), smoke)
     elif framework == "torch":
         import torch
 
@@ -89,7 +90,7 @@ def worker(framework: str, optimizer: str, bs: int, n: int, epochs: int) -> dict
 
         def own():
             with torch.no_grad():
-                return step_products(SIZES, bs, torch.matmul, lambda s: torch.rand(s))
+                return step_products(SIZES, bs, torch.matmul, lambda s: torch.rand(s), smoke)
     elif framework == "sklearn":
         import warnings
 
@@ -107,7 +108,7 @@ def worker(framework: str, optimizer: str, bs: int, n: int, epochs: int) -> dict
 
         def own():
             return step_products(SIZES, bs, np.matmul,
-                                 lambda s: rng.random(s, dtype=np.float32))
+                                 lambda s: rng.random(s, dtype=np.float32), smoke)
     else:
         raise ValueError(framework)
     train(1)                                            # warm-up: buffers, caches, threads
@@ -119,11 +120,11 @@ def worker(framework: str, optimizer: str, bs: int, n: int, epochs: int) -> dict
     return {"epoch_s": seconds, "products_s": product_seconds}
 
 
-def run(framework, cells, n, epochs) -> list[dict]:
+def run(framework, cells, n, epochs, smoke=False) -> list[dict]:
     """``worker`` for each ``(optimizer, batch)`` of ``cells``, in one new process."""
     from run import in_process
 
-    return in_process(Path(__file__).resolve(), [framework, cells, n, epochs])
+    return in_process(Path(__file__).resolve(), [framework, cells, n, epochs, smoke])
 
 
 def main():
@@ -134,8 +135,8 @@ def main():
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        framework, cells, n, epochs = json.loads(args.worker)
-        print(json.dumps([worker(framework, o, bs, n, epochs) for o, bs in cells]))
+        framework, cells, n, epochs, smoke = json.loads(args.worker)
+        print(json.dumps([worker(framework, o, bs, n, epochs, smoke) for o, bs in cells]))
         return
     from run import available, emit, machine, versions
 
@@ -145,7 +146,7 @@ def main():
     cells = {}
     grid = [(optimizer, bs) for optimizer in OPTIMIZERS for bs in BATCHES]
     # A smoke run checks the code, not the speed: one process per framework for every cell.
-    smoke = {f: dict(zip(grid, run(f, grid, n, epochs))) for f in frameworks} \
+    smoke = {f: dict(zip(grid, run(f, grid, n, epochs, True))) for f in frameworks} \
         if args.smoke else None
     for optimizer, bs in grid:
         runs = {f: [] for f in frameworks}

@@ -53,7 +53,7 @@ def workloads(smoke: bool) -> list[dict]:
     for bs in (32, 1024) if smoke else (32, 128, 1024):
         items.append({"name": f"784-512-512-10, fp32, batch {bs}", "key": f"mlp{bs}",
                       "sizes": MLP, "n": 2048 if smoke else 16384, "batch": bs, "lr": 0.01,
-                      "unit": "samples/s",
+                      "unit": "samples/s", "smoke": smoke,
                       "frameworks": ["limit", "glassnet", "sklearn", "torch"]})
     return items
 
@@ -189,11 +189,11 @@ def run_worker(framework, w, steps_override=None):
     return result
 
 
-def step_products(sizes, bs, matmul, make) -> float:
+def step_products(sizes, bs, matmul, make, smoke=False) -> float:
     """Seconds of one mini-batch step's matrix products through layer ``sizes`` at batch
     ``bs`` (forward, dW and dA of every layer; no dA below the first), each product timed
     alone with ``matmul`` on arrays from ``make(shape)``: NumPy's for glassnet, any other
-    library's for its own."""
+    library's for its own. ``smoke``: one call each, to check the code."""
     total = 0.0
     for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
         A, W, dZ = make((bs, a)), make((a, b)), make((bs, b))
@@ -201,9 +201,9 @@ def step_products(sizes, bs, matmul, make) -> float:
         if i:
             calls.append(lambda dZ=dZ, Wt=W.T: matmul(dZ, Wt))
         for call in calls:
-            for _ in range(10):
+            for _ in range(1 if smoke else 10):
                 call()
-            reps = max(20, 2000 // bs)
+            reps = 1 if smoke else max(20, 2000 // bs)
             t0 = time.perf_counter()
             for _ in range(reps):
                 call()
@@ -219,7 +219,8 @@ def matmul_limit_seconds(w):
     rng = np.random.default_rng(0)
     bs = w["batch"]
     return step_products(w["sizes"], bs, np.matmul,
-                         lambda shape: rng.random(shape, dtype=np.float32)) * (w["n"] / bs)
+                         lambda shape: rng.random(shape, dtype=np.float32),
+                         smoke=w.get("smoke", False)) * (w["n"] / bs)
 
 
 def emit(lines, out) -> None:
@@ -357,13 +358,26 @@ def flops_per_sample(sizes):
     return 2 * sum(a * b * (3 if i else 2) for i, (a, b) in enumerate(pairs))
 
 
-def measure(w, repeats, smoke):
+def smoke_runs(items) -> dict:
+    """A smoke run checks the code, not the speed: every workload of a framework in one
+    process (its start-up, importing PyTorch or scikit-learn, is most of a smoke run's time)."""
+    found = {}
+    for f in dict.fromkeys(f for w in items for f in w["frameworks"] if available(f)):
+        mine = [w for w in items if f in w["frameworks"]]
+        for w, result in zip(mine, subprocess_run(f, mine, True)):
+            found[f, w["key"]] = result
+    return found
+
+
+def measure(w, repeats, smoke, done=None):
+    """Each framework's runs of ``w``, each in a process of its own, or taken from ``done``
+    (``smoke_runs``)."""
     frameworks = [f for f in w["frameworks"] if available(f)]
     results = {f: [] for f in frameworks}
     for r in range(repeats):
         order = frameworks[r % len(frameworks):] + frameworks[:r % len(frameworks)]
         for f in order:
-            results[f].append(subprocess_run(f, w, smoke))
+            results[f].append(done[f, w["key"]] if done else subprocess_run(f, w, smoke))
     summary = {}
     for f, runs in results.items():
         secs = statistics.median(x["seconds"] for x in runs)
@@ -542,7 +556,9 @@ def main():
     parser.add_argument("--workload", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(run_worker(args.worker, json.loads(args.workload))))
+        workload = json.loads(args.workload)
+        print(json.dumps([run_worker(args.worker, w) for w in workload]
+                         if isinstance(workload, list) else run_worker(args.worker, workload)))
         return
     if args.render:
         raw = json.loads(args.render.read_text())
@@ -553,11 +569,12 @@ def main():
         return
     repeats = args.repeats or (1 if args.smoke else 5)
     rows = []
-    for w in workloads(args.smoke):
-        if args.only and w["key"] not in args.only.split(","):
-            continue
+    items = [w for w in workloads(args.smoke)
+             if not args.only or w["key"] in args.only.split(",")]
+    done = smoke_runs(items) if args.smoke else None
+    for w in items:
         print(f"{w['name']} ...", flush=True)
-        rows.append((w, measure(w, repeats, args.smoke)))
+        rows.append((w, measure(w, repeats, args.smoke, done)))
     imports = import_times(1 if args.smoke else 5)
     date = f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC"
     text = report(rows, imports, repeats, args.smoke, date)
