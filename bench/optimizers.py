@@ -140,7 +140,7 @@ def main():
         return
     from run import available, emit, machine, versions
 
-    n, epochs = (1024, 1) if args.smoke else (16384, 2)
+    n, epochs = (256, 1) if args.smoke else (16384, 2)
     repeats = args.repeats or (1 if args.smoke else 3)
     frameworks = [f for f in FRAMEWORKS if available(f)]
     cells = {}
