@@ -307,3 +307,20 @@ def test_pickle_and_deepcopy_keep_layer_weights_as_views_of_params(rng):
         clone.params[:] = 0
         assert np.all(clone.layers[0].W == 0), "layer weights lost their link to params"
         assert not np.all(net.params == 0)
+
+
+def test_inference_on_many_rows_runs_in_blocks_and_matches_the_formulas(rng):
+    from glassnet.network import PREDICT_ROWS
+
+    n = 2 * PREDICT_ROWS + 77              # three blocks, the last one short
+    X = rng.standard_normal((n, 6))
+    net = gn.Network([gn.Dense(9, "relu"), gn.Dense(4, "tanh"), gn.Dense(3, "softmax")],
+                     input_dim=6, seed=1)
+    (W1, b1), (W2, b2), (W3, b3) = [(layer.W, layer.b) for layer in net.layers]
+    Z3 = np.tanh(np.maximum(X @ W1 + b1, 0) @ W2 + b2) @ W3 + b3
+    P = np.exp(Z3 - Z3.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(net.predict_proba(X), P, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(net.propagate(X, logits=True), Z3, rtol=1e-12, atol=1e-14)
+    order = rng.permutation(n)             # every row lands in its own place
+    np.testing.assert_allclose(net.predict_proba(X[order]), P[order], rtol=1e-12, atol=1e-15)
