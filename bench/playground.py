@@ -50,7 +50,9 @@ def server_side(resolution: int, seconds: float) -> dict:
     return {"frame_ms": frame_ms, "frame_kb": len(text) / 1024, "server_fps": fps}
 
 
-def browser_side(resolution: int, seconds: float) -> float | None:
+def browser_side(resolutions, seconds: float) -> dict | None:
+    """Frames a second the page draws at each of ``resolutions``, one server and one browser
+    for all of them; None without Playwright or Chromium."""
     chromium = shutil.which("chromium")
     try:
         from playwright.sync_api import sync_playwright
@@ -83,18 +85,20 @@ def browser_side(resolution: int, seconds: float) -> float | None:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"{url}#{query}")
             page.wait_for_selector("canvas.neuron[data-layer='1'][data-unit='7']")
-            if resolution != 50:
-                page.evaluate(f"changeSettings({{resolution: {resolution}}})")
-                page.wait_for_function(f"meta.resolution === {resolution}")
             # Count the frames the page draws: every one changes the epoch shown.
             page.evaluate("""() => { window.drawn = 0; new MutationObserver(() => window.drawn++)
                 .observe(document.getElementById('epoch'), {childList: true}); }""")
-            page.click("#play")
-            page.wait_for_function("window.drawn > 2")
-            start = page.evaluate("window.drawn")
-            time.sleep(seconds)
-            fps = (page.evaluate("window.drawn") - start) / seconds
-            page.click("#play")
+            fps = {}
+            for resolution in resolutions:
+                page.evaluate(f"changeSettings({{resolution: {resolution}}})")
+                page.wait_for_function(f"meta.resolution === {resolution}")
+                page.click("#play")
+                before = page.evaluate("window.drawn")
+                page.wait_for_function(f"window.drawn > {before + 2}")
+                start = page.evaluate("window.drawn")
+                time.sleep(seconds)
+                fps[resolution] = (page.evaluate("window.drawn") - start) / seconds
+                page.click("#play")
             browser.close()
         return fps
     finally:
@@ -111,9 +115,11 @@ def main():
 
     seconds = 1.0 if args.smoke else 5.0
     rows = []
-    for resolution in (50, 100):
+    resolutions = (50, 100)
+    page_fps = browser_side(resolutions, seconds)
+    for resolution in resolutions:
         r = server_side(resolution, seconds)
-        r["page_fps"] = browser_side(resolution, seconds)
+        r["page_fps"] = None if page_fps is None else page_fps[resolution]
         rows.append((resolution, r))
         page = "-" if r["page_fps"] is None else f"{r['page_fps']:.1f}"
         print(f"{resolution}x{resolution}: frame {r['frame_ms']:.2f} ms, {r['frame_kb']:.0f} KB;"
