@@ -143,7 +143,7 @@ def adam(params, grad, m, v, beta_1, beta_2, epsilon, scale) -> None:
     The scalars are rounded to the buffer's dtype first, as NumPy does with Python floats."""
     f = params.dtype.type
     _kernel(0)(params, grad, m, v, f(beta_1), f(1 - beta_1), f(beta_2), f(1 - beta_2),
-                  f(epsilon), f(scale))
+               f(epsilon), f(scale))
 
 
 def momentum(params, grad, velocity, mu, learning_rate, nesterov) -> None:
@@ -157,8 +157,7 @@ def rmsprop(params, grad, square_avg, rho, epsilon, learning_rate) -> None:
     """``RMSprop._update`` in one pass: ``s = rho s + (1 - rho) g^2``;
     ``params += -lr * g / (sqrt(s) + epsilon)``, everything ``(n_params,)``, in place."""
     f = params.dtype.type
-    _kernel(2)(params, grad, square_avg, f(rho), f(1 - rho), f(epsilon),
-                  f(-learning_rate))
+    _kernel(2)(params, grad, square_avg, f(rho), f(1 - rho), f(epsilon), f(-learning_rate))
 
 
 def add_scaled(target, source, factor) -> None:

@@ -34,6 +34,7 @@ class Optimizer:
     """Base class. ``learning_rate`` is a float or a schedule ``epoch -> learning rate``."""
 
     name = ""
+    _steps_ahead = 0       # what `expect_steps` was told; also for subclasses that skip __init__
 
     def __init__(self, learning_rate=0.01, weight_decay: float = 0.0, *,
                  fused: bool | None = None):
@@ -51,7 +52,6 @@ class Optimizer:
         self.iterations = 0
         self.state: dict[str, np.ndarray] = {}
         self._work: dict[str, np.ndarray] = {}    # scratch space: not state, not saved
-        self._steps_ahead = 0
 
     def expect_steps(self, n_steps: int) -> None:
         """Say how many steps the fit ahead takes (``fit`` does; 0 when it ends), so that the
