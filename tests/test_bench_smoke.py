@@ -101,4 +101,5 @@ def test_the_inference_benchmark_checks_answers_and_times_both_sizes(tmp_path):
 def test_the_estimator_benchmark_compares_fits_and_the_command(tmp_path):
     text = _smoke("estimators.py", tmp_path, "--mnist", str(tmp_path / "no-mnist"))
     assert "| classification 10^5 x 500 |" in text and "| regression 10^4 x 100 |" in text
+    assert 'glassnet `dtype="float32"`' in text and "not the same arguments" in text
     assert "`glassnet train ...` (whole process)" in text
