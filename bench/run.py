@@ -451,6 +451,9 @@ def blas():
     from threadpoolctl import threadpool_info
 
     info = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    # NumPy's own first: once SciPy is imported its bundled OpenBLAS is listed too, and the
+    # order is not NumPy's (a report once named SciPy's 0.3.30 instead of NumPy's 0.3.31).
+    info.sort(key=lambda i: "numpy" not in Path(i.get("filepath", "")).parent.name)
     text = ", ".join(f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')} "
                      f"kernels, {i.get('num_threads')} threads)" for i in info[:1]) or "BLAS ?"
     settings = " ".join(f"{k}={v}" for k, v in sorted(os.environ.items())
