@@ -29,9 +29,18 @@ def _cluster():
 
 
 @pytest.fixture(scope="module")
-def client():
+def module_client():
     with _cluster() as cluster, distributed.Client(cluster) as c:
         yield c
+
+
+@pytest.fixture
+def client(module_client):
+    """The module's cluster with both its workers there: on a loaded machine a worker process
+    can be away for a moment (CI once started a fit on a cluster with none), and a fit on one
+    worker shards differently from one on two."""
+    module_client.wait_for_workers(2, timeout=120)
+    return module_client
 
 
 def test_a_grid_search_through_the_dask_joblib_backend_equals_the_serial_one(client):
@@ -190,3 +199,17 @@ def test_consecutive_fits_on_the_same_data_do_not_share_cluster_data(client):
         results.append(net.params)
     for params in results[1:]:
         np.testing.assert_array_equal(params, results[0])
+
+
+def test_a_cluster_without_workers_is_waited_for_then_refused(monkeypatch):
+    import glassnet.distributed as dist
+
+    monkeypatch.setattr(dist, "WAIT_FOR_WORKERS_S", 1)
+    with distributed.LocalCluster(n_workers=0, processes=True, dashboard_address=None,
+                                  silence_logs=40) as cluster, distributed.Client(cluster) as c:
+        net = gn.Network([gn.Dense(4, "relu"), gn.Dense(1, "sigmoid")], input_dim=5, seed=0)
+        start = net.params.copy()
+        with pytest.raises(WorkerLostError, match=r"no workers \(waited 1 s\); start some"):
+            net.fit(X, Y, optimizer=gn.SGD(0.1), epochs=1, batch_size=60,
+                    engine=DataParallel(c))
+        np.testing.assert_array_equal(net.params, start)           # nothing was trained

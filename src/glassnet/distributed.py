@@ -26,7 +26,10 @@ import numpy as np
 
 from .engines import LayeredEngine, Plan, penalize
 
-__all__ = ["DataParallel", "WorkerLostError"]
+__all__ = ["DataParallel", "WorkerLostError", "WAIT_FOR_WORKERS_S"]
+
+#: How long a fit waits for a cluster with no workers yet (starting, or replacing a lost one).
+WAIT_FOR_WORKERS_S = 30
 
 
 class WorkerLostError(RuntimeError):
@@ -120,7 +123,14 @@ class DataParallel(LayeredEngine):
         client, net = self.client, plan.net
         workers = sorted(client.scheduler_info()["workers"])
         if not workers:
-            raise WorkerLostError("the Dask cluster has no workers")
+            # Workers still starting, or restarting after one was lost: wait, but not forever.
+            try:
+                client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS_S)
+            except TimeoutError:
+                raise WorkerLostError(
+                    f"the Dask cluster has no workers (waited {WAIT_FOR_WORKERS_S} s); start "
+                    "some, or pass a Client whose cluster has them") from None
+            workers = sorted(client.scheduler_info()["workers"])
         n = len(plan.X)
         if self.adopted is not None:
             k = len(self.adopted)
