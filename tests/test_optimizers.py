@@ -242,6 +242,23 @@ def test_fit_tells_the_optimizer_its_steps(monkeypatch):
 
 
 @needs_numba
+def test_the_steps_fit_announces_decide_the_automatic_choice(monkeypatch):
+    """The hint reaches the choice: with Numba not yet started, a fit whose steps pay for the
+    start fuses a small network from its first step, and after the fit nothing is ahead."""
+    calls = _record_calls(monkeypatch, "adam")
+    monkeypatch.setattr(_fused, "_started", False)
+    net = gn.Network([gn.Dense(3, "relu"), gn.Dense(1, "sigmoid")], input_dim=2, seed=0)
+    monkeypatch.setattr(_fused, "START_WORK", 16 * (net.n_params + _fused.CALL_SIZE))
+    opt = gn.Adam()
+    net.fit(np.ones((10, 2)), np.ones(10), optimizer=opt, epochs=4, batch_size=3)
+    assert calls == [net.n_params] * 16        # 16 steps announced: just enough to pay
+    monkeypatch.setattr(_fused, "_started", False)
+    assert not opt.fuses(net.params)           # the fit is over: no steps ahead
+    opt.expect_steps(15)
+    assert not opt.fuses(net.params)           # one step short of paying
+
+
+@needs_numba
 def test_glassnet_fused_0_turns_the_automatic_choice_off(monkeypatch):
     calls = _record_calls(monkeypatch, "momentum")
     monkeypatch.setenv("GLASSNET_FUSED", "0")

@@ -62,6 +62,15 @@ class Optimizer:
         """Whether a pass over these 1-D buffers takes a fused loop (``_fused.usable``)."""
         return _fused.usable(self.fused, *buffers, steps=self._steps_ahead)
 
+    def add_l2_gradient(self, dW: np.ndarray, W: np.ndarray, factor: float) -> None:
+        """``dW += factor * W`` in place, both ``(n_weights,)``: an L2 penalty's gradient (this
+        optimizer's ``weight_decay``, or ``fit``'s ``l2``), one fused pass when ``fuses`` says
+        so (the same numbers, without NumPy's temporary)."""
+        if self.fuses(dW, W):
+            _fused.add_scaled(dW, W, factor)
+        else:
+            dW += factor * W
+
     def set_epoch(self, epoch: int) -> None:
         """Set the learning rate the schedule gives for ``epoch`` (0-based)."""
         self.learning_rate = self.schedule(epoch)
@@ -88,10 +97,7 @@ class Optimizer:
             k = params.size if n_weights is None else n_weights
             decayed = self._scratch("decayed_grad", grad)
             np.copyto(decayed, grad)
-            if self.fuses(decayed[:k], params[:k]):
-                _fused.add_scaled(decayed[:k], params[:k], self.weight_decay)
-            else:
-                decayed[:k] += self.weight_decay * params[:k]
+            self.add_l2_gradient(decayed[:k], params[:k], self.weight_decay)
             grad = decayed
         self.iterations += 1
         self._update(params, grad, self.learning_rate)

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import _fused
 from ..errors import KEPT_INITIAL
 from ..optimizers import SGD
 
@@ -88,11 +87,7 @@ def penalize(params: np.ndarray, grads: np.ndarray, n_weights: int, plan: Plan,
         dW += (plan.l1 * scale / weight) * np.sign(W)
     if plan.l2:
         loss += 0.5 * plan.l2 * float(W @ W) / weight
-        factor = plan.l2 * scale / weight
-        if plan.optimizer.fuses(dW, W):
-            _fused.add_scaled(dW, W, factor)     # the same numbers, without the temporary
-        else:
-            dW += factor * W
+        plan.optimizer.add_l2_gradient(dW, W, plan.l2 * scale / weight)
     return loss
 
 
