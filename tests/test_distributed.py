@@ -151,13 +151,15 @@ def test_glassnet_tune_finishes_prunes_saves_the_best_model_and_resumes(tmp_path
     assert net.metadata["trial"] == best.number
     assert net.metadata["val_loss"] == pytest.approx(best.value)
     assert (tmp_path / "t" / "history.png").exists()
-    again = tune(9)
+    # Six more: trials sample at random and run two at a time, so whether one is worse than the
+    # median when it reports is chance; with three, CI once saw none pruned (about 1 in 8).
+    again = tune(12)
     assert again.returncode == 0, again.stderr
-    assert "6 trials done, 3 to run" in again.stdout
+    assert "6 trials done, 6 to run" in again.stdout
     study = optuna.load_study(study_name="glassnet", storage=journal(tmp_path / "t" /
                                                                       "journal.log"))
     states = [t.state for t in study.trials]
-    assert len(states) == 9
+    assert len(states) == 12
     assert optuna.trial.TrialState.PRUNED in states        # the pruner stopped some
 
 
