@@ -313,6 +313,11 @@ function drawLinks() {
     ...s.hidden.map((_, i) => [...document.querySelectorAll(`.node.hidden[data-layer="${i}"]`)]),
     [...document.querySelectorAll(".node.out")],
   ];
+  // A frame of the network before a change of shape can arrive after the page has drawn the
+  // new one (CI once saw it): skip it; the new network's first frame draws its links.
+  const fits = frame.weights.length === columns.length - 1 && frame.weights.every((W, l) =>
+    W.length === columns[l].length && W.every((row) => row.length === columns[l + 1].length));
+  if (!fits) return;
   let maxW = 1e-9;
   for (const W of frame.weights) for (const row of W) for (const w of row) maxW = Math.max(maxW, Math.abs(w));
   frame.weights.forEach((W, l) => {
