@@ -289,7 +289,9 @@ def test_training_with_and_without_fused_updates_gives_the_same_network(rng, mon
         return gn.Network([gn.Dense(300, "relu"), gn.Dense(200, "relu"), gn.Dense(3, "softmax")],
                           input_dim=40, seed=3, dtype="float32")
 
-    calls = _record_calls(monkeypatch, "adam")
+    calls = []
+    adam = _fused.adam
+    monkeypatch.setattr(_fused, "adam", lambda *a: (calls.append((a[0].size, a[8])), adam(*a)))
     penalties = _record_calls(monkeypatch, "add_scaled")
     weights, losses = [], []
     for fused in (False, None):      # None: the automatic choice, which fuses at this size
@@ -299,11 +301,37 @@ def test_training_with_and_without_fused_updates_gives_the_same_network(rng, mon
                           l2=0.05)
         weights.append(net.params.copy())
         losses.append(history["loss"])
-    assert calls == [network().n_params] * 9           # 3 batches x 3 epochs, all fused
-    assert penalties == [network().n_weights] * 9      # and the L2 gradient with them
+    # 3 batches x 3 epochs, all fused, each with the L2 gradient of the weights in its pass
+    assert calls == [(network().n_params, network().n_weights)] * 9
+    assert penalties == []                             # so no pass of its own
     np.testing.assert_array_equal(weights[0], weights[1])
     assert losses[0] == losses[1]
     assert not np.array_equal(weights[0], network().params)         # it trained
+
+
+@pytest.mark.parametrize("make", [
+    lambda fused: gn.Adam(0.01, fused=fused),
+    lambda fused: gn.Adam(0.01, weight_decay=0.1, fused=fused),
+    lambda fused: gn.AdamW(0.01, weight_decay=0.1, fused=fused),
+    lambda fused: gn.SGD(0.1, momentum=0.9, fused=fused),
+    lambda fused: gn.RMSprop(0.01, fused=fused)], ids=["adam", "adam+decay", "adamw",
+                                                       "momentum", "rmsprop"])
+@pytest.mark.parametrize("fused", [False, True])
+def test_a_step_with_l2_is_the_l2_gradient_then_the_step(make, fused, rng):
+    """step(l2=c) adds c * W to the weights' gradients in place, then steps: what penalize
+    did before the update, to the bit, whether the update folds it into its own pass or not."""
+    if fused and _fused.unavailable():
+        pytest.skip(_fused.unavailable())
+    n, k, c = 3000, 2500, 0.05
+    params, grad = rng.standard_normal(n), rng.standard_normal(n)
+    expected_params, expected_grad = params.copy(), grad.copy()
+    folded, apart = make(fused), make(fused)
+    for _ in range(3):
+        folded.step(params, grad, n_weights=k, l2=c)
+        expected_grad[:k] += c * expected_params[:k]
+        apart.step(expected_params, expected_grad, n_weights=k)
+        np.testing.assert_array_equal(grad, expected_grad)
+        np.testing.assert_array_equal(params, expected_params)
 
 
 def test_small_networks_never_import_numba():

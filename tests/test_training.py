@@ -155,6 +155,25 @@ def test_l2_adds_the_penalty_to_loss_and_gradient(moons):
     np.testing.assert_allclose(a.params, expected, rtol=1e-12)
 
 
+@pytest.mark.parametrize("fused", [False, True])
+def test_under_adam_the_gradient_fit_keeps_includes_the_l2_term(moons, fused):
+    """Adam takes fit's L2 gradient into its own update pass where it fuses; either way
+    ``grads`` ends as the penalised gradient."""
+    from glassnet import _fused
+
+    if fused and _fused.unavailable():
+        pytest.skip(_fused.unavailable())
+    X, y = moons
+    a, b = net(), net()
+    loss, grad = b.loss_and_grad(X, y)
+    W = b.params[:b.n_weights]
+    a.fit(X, y, optimizer=gn.Adam(0.01, fused=fused), epochs=1, l2=0.5)
+    expected = grad.copy()
+    expected[:b.n_weights] += 0.5 / len(X) * W
+    np.testing.assert_allclose(a.grads, expected, rtol=1e-12)
+    assert a.history["loss"][0] == pytest.approx(loss + 0.5 * 0.5 * W @ W / len(X))
+
+
 def test_l1_adds_the_penalty_to_loss_and_its_subgradient_to_the_weights(moons):
     X, y = moons
     a, b = net(input_dim=2), net(input_dim=2)

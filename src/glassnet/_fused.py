@@ -97,8 +97,22 @@ def _kernels():
         except RuntimeError:           # no writable cache location: compile per process
             return numba.njit(**options)(function)
 
-    def adam_loop(params, grad, m, v, beta_1, one_minus_beta_1, beta_2, one_minus_beta_2,
-                  epsilon, scale):
+    def adam_loop(params, grad, m, v, n_decay, decay, beta_1, one_minus_beta_1, beta_2,
+                  one_minus_beta_2, epsilon, scale):
+        # The first n_decay gradients get the L2 term first, written back as add_scaled does:
+        # one pass where the penalty and the update took two. Measured, and kept this way:
+        # the update written out in both loops (a shared per-element function, even jitted,
+        # stops LLVM vectorising: 2-7x slower), and the second loop over views that start at
+        # 0 (range(n_decay, size) keeps a negative-index test in the loop: 2-5x slower).
+        for i in range(n_decay):
+            g = grad[i] + params[i] * decay
+            grad[i] = g
+            m_i = m[i] * beta_1 + g * one_minus_beta_1
+            v_i = v[i] * beta_2 + (g * g) * one_minus_beta_2
+            m[i] = m_i
+            v[i] = v_i
+            params[i] -= (m_i / (np.sqrt(v_i) + epsilon)) * scale
+        params, grad, m, v = params[n_decay:], grad[n_decay:], m[n_decay:], v[n_decay:]
         for i in range(params.size):
             g = grad[i]
             m_i = m[i] * beta_1 + g * one_minus_beta_1
@@ -137,13 +151,15 @@ def _kernel(index: int):
     return kernel
 
 
-def adam(params, grad, m, v, beta_1, beta_2, epsilon, scale) -> None:
+def adam(params, grad, m, v, beta_1, beta_2, epsilon, scale, n_decay=0, decay=0.0) -> None:
     """``Adam._update`` in one pass: ``m = b1 m + (1 - b1) g``, ``v = b2 v + (1 - b2) g^2``,
-    ``params -= (m / (sqrt(v) + epsilon)) * scale``, everything ``(n_params,)``, in place.
-    The scalars are rounded to the buffer's dtype first, as NumPy does with Python floats."""
+    ``params -= (m / (sqrt(v) + epsilon)) * scale``, everything ``(n_params,)``, in place;
+    with ``n_decay``, ``grad[:n_decay] += params[:n_decay] * decay`` first, in the same pass
+    (``add_scaled``'s numbers: an L2 penalty's gradient). The scalars are rounded to the
+    buffer's dtype first, as NumPy does with Python floats."""
     f = params.dtype.type
-    _kernel(0)(params, grad, m, v, f(beta_1), f(1 - beta_1), f(beta_2), f(1 - beta_2),
-               f(epsilon), f(scale))
+    _kernel(0)(params, grad, m, v, int(n_decay), f(decay), f(beta_1), f(1 - beta_1), f(beta_2),
+               f(1 - beta_2), f(epsilon), f(scale))
 
 
 def momentum(params, grad, velocity, mu, learning_rate, nesterov) -> None:

@@ -87,20 +87,35 @@ class Optimizer:
         """A work array kept between steps so the update allocates nothing."""
         return self._slot(name, like, self._work)
 
-    def step(self, params: np.ndarray, grad: np.ndarray, n_weights: int | None = None) -> None:
-        """Update ``params`` in place from ``grad`` (both 1-D, ``grad`` left unchanged).
+    #: whether ``step(..., l2=)`` can add the L2 gradient within the update's own pass
+    #: (``_update`` then takes ``l2=(n_weights, factor)``)
+    folds_l2 = False
 
-        ``n_weights``: the length of the weight prefix of the buffer that weight decay applies to
-        (all of it when None).
+    def step(self, params: np.ndarray, grad: np.ndarray, n_weights: int | None = None,
+             l2: float = 0.0) -> None:
+        """Update ``params`` in place from ``grad`` (both 1-D).
+
+        ``n_weights``: the length of the weight prefix of the buffer that weight decay and
+        ``l2`` apply to (all of it when None). ``l2``: first add ``l2 * params`` to that prefix
+        of ``grad``, in place (``fit``'s L2 penalty, whose gradient the caller keeps); ``grad``
+        is otherwise left unchanged. Where the update is a fused loop that can, the two are
+        one pass (the same numbers).
         """
+        k = params.size if n_weights is None else n_weights
+        fold = bool(l2) and self.folds_l2 and not self.weight_decay and \
+            self.fuses(params, grad)
+        if l2 and not fold:
+            self.add_l2_gradient(grad[:k], params[:k], l2)
         if self.weight_decay:
-            k = params.size if n_weights is None else n_weights
             decayed = self._scratch("decayed_grad", grad)
             np.copyto(decayed, grad)
             self.add_l2_gradient(decayed[:k], params[:k], self.weight_decay)
             grad = decayed
         self.iterations += 1
-        self._update(params, grad, self.learning_rate)
+        if fold:
+            self._update(params, grad, self.learning_rate, l2=(k, l2))
+        else:
+            self._update(params, grad, self.learning_rate)
 
     def _update(self, params, grad, lr):
         raise NotImplementedError
@@ -214,7 +229,12 @@ class Adam(Optimizer):
         self.beta_2 = check_number(beta_2, "beta_2", 0.0, True, 1.0)
         self.epsilon = check_number(epsilon, "epsilon", 0.0, False)
 
-    def _update(self, params, grad, lr):
+    @property
+    def folds_l2(self):
+        # Not for a subclass with an _update of its own, which knows nothing of l2.
+        return type(self)._update is Adam._update
+
+    def _update(self, params, grad, lr, l2=None):
         m, v = self._slot("m", params), self._slot("v", params)
         t = self.iterations
         # lr * m_hat / (sqrt(v_hat) + eps) with m_hat = m / (1 - b1^t), sqrt(v_hat) = sqrt(v) / c2,
@@ -225,8 +245,13 @@ class Adam(Optimizer):
         epsilon = self.epsilon * correction_2
         scale = lr * correction_2 / (1 - self.beta_1 ** t)
         if self.fuses(params, grad, m, v):
-            _fused.adam(params, grad, m, v, self.beta_1, self.beta_2, epsilon, scale)
+            n_decay, decay = l2 or (0, 0.0)
+            _fused.adam(params, grad, m, v, self.beta_1, self.beta_2, epsilon, scale,
+                        n_decay, decay)
             return
+        if l2:                  # step() folds only where the buffers fuse; m, v may not
+            n_decay, decay = l2
+            self.add_l2_gradient(grad[:n_decay], params[:n_decay], decay)
         tmp = self._scratch("step", params)
         m *= self.beta_1
         np.multiply(grad, 1 - self.beta_1, out=tmp)
@@ -259,9 +284,13 @@ class AdamW(Adam):
         super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay=0.0, fused=fused)
         self.decoupled_weight_decay = check_number(weight_decay, "weight_decay")
 
-    def step(self, params, grad, n_weights=None):
+    folds_l2 = False        # the L2 gradient reads the weights before the decay shrinks them
+
+    def step(self, params, grad, n_weights=None, l2=0.0):
+        k = params.size if n_weights is None else n_weights
+        if l2:
+            self.add_l2_gradient(grad[:k], params[:k], l2)
         if self.decoupled_weight_decay:
-            k = params.size if n_weights is None else n_weights
             params[:k] *= 1 - self.learning_rate * self.decoupled_weight_decay
         super().step(params, grad, n_weights)
 

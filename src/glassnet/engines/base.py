@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import KEPT_INITIAL
 from ..optimizers import SGD
 
-__all__ = ["Plan", "Span", "Engine", "EpochSnapshots", "penalize"]
+__all__ = ["Plan", "Span", "Engine", "EpochSnapshots", "penalize", "l2_factor"]
 
 
 @dataclass
@@ -72,13 +72,15 @@ class Plan:
 
 
 def penalize(params: np.ndarray, grads: np.ndarray, n_weights: int, plan: Plan,
-             weight: float, scale: float = 1.0) -> float:
+             weight: float, scale: float = 1.0, l2_gradient: bool = True) -> float:
     """Add ``plan``'s weight penalties to a batch's gradient; return their loss.
 
     ``l1 * ||W||_1 / n_batch + 0.5 * l2 * ||W||^2 / n_batch`` over the weights (the first
     ``n_weights`` entries of the flat buffers, not the biases), ``n_batch`` the batch's total
     sample ``weight``; the gradient gets ``scale`` times its derivative (``l1 * sign(W)``, the
     subgradient 0 at 0, and ``l2 * W``), for engines that fold the learning rate into it.
+    ``l2_gradient=False`` leaves the L2 term to the caller, who passes ``l2_factor(...)`` to
+    ``optimizer.step(..., l2=)`` (one pass with a fused update).
     """
     W, dW = params[:n_weights], grads[:n_weights]
     loss = 0.0
@@ -87,8 +89,14 @@ def penalize(params: np.ndarray, grads: np.ndarray, n_weights: int, plan: Plan,
         dW += (plan.l1 * scale / weight) * np.sign(W)
     if plan.l2:
         loss += 0.5 * plan.l2 * float(W @ W) / weight
-        plan.optimizer.add_l2_gradient(dW, W, plan.l2 * scale / weight)
+        if l2_gradient:
+            plan.optimizer.add_l2_gradient(dW, W, l2_factor(plan, weight, scale))
     return loss
+
+
+def l2_factor(plan: Plan, weight: float, scale: float = 1.0) -> float:
+    """What ``penalize`` multiplies the weights by for the L2 term of the gradient."""
+    return plan.l2 * scale / weight
 
 
 class EpochSnapshots:
