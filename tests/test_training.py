@@ -174,6 +174,21 @@ def test_under_adam_the_gradient_fit_keeps_includes_the_l2_term(moons, fused):
     assert a.history["loss"][0] == pytest.approx(loss + 0.5 * 0.5 * W @ W / len(X))
 
 
+def test_an_optimizer_with_a_step_of_its_own_still_gets_the_l2_gradient(moons):
+    """A subclass written against ``step(params, grad, n_weights)`` (no ``l2=``) trains with
+    ``l2`` as Adam itself does: the penalty is added before its step, not handed to it."""
+    class Logged(gn.Adam):
+        def step(self, params, grad, n_weights=None):
+            super().step(params, grad, n_weights)
+
+    X, y = moons
+    a, b = net(), net()
+    a.fit(X, y, optimizer=Logged(0.01), epochs=3, batch_size=50, l2=0.5)
+    b.fit(X, y, optimizer=gn.Adam(0.01), epochs=3, batch_size=50, l2=0.5)
+    np.testing.assert_array_equal(a.params, b.params)
+    assert a.history["loss"] == b.history["loss"]
+
+
 def test_l1_adds_the_penalty_to_loss_and_its_subgradient_to_the_weights(moons):
     X, y = moons
     a, b = net(input_dim=2), net(input_dim=2)

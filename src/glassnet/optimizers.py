@@ -231,8 +231,9 @@ class Adam(Optimizer):
 
     @property
     def folds_l2(self):
-        # Not for a subclass with an _update of its own, which knows nothing of l2.
-        return type(self)._update is Adam._update
+        # Not for a subclass with a step or an _update of its own, which may know nothing of
+        # l2 (AdamW's step adds it before its decay, which shrinks the weights it reads).
+        return type(self)._update is Adam._update and type(self).step is Optimizer.step
 
     def _update(self, params, grad, lr, l2=None):
         m, v = self._slot("m", params), self._slot("v", params)
@@ -283,8 +284,6 @@ class AdamW(Adam):
                  fused: bool | None = None):
         super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay=0.0, fused=fused)
         self.decoupled_weight_decay = check_number(weight_decay, "weight_decay")
-
-    folds_l2 = False        # the L2 gradient reads the weights before the decay shrinks them
 
     def step(self, params, grad, n_weights=None, l2=0.0):
         k = params.size if n_weights is None else n_weights
