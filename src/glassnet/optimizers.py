@@ -87,8 +87,8 @@ class Optimizer:
         """A work array kept between steps so the update allocates nothing."""
         return self._slot(name, like, self._work)
 
-    #: whether ``step(..., l2=)`` can add the L2 gradient within the update's own pass
-    #: (``_update`` then takes ``l2=(n_weights, factor)``)
+    #: whether ``step(..., l2=)`` hands the L2 gradient to ``_update(..., l2=(n_weights,
+    #: factor))``, which adds it within its own pass where that pass is fused
     folds_l2 = False
 
     def step(self, params: np.ndarray, grad: np.ndarray, n_weights: int | None = None,
@@ -102,9 +102,9 @@ class Optimizer:
         one pass (the same numbers).
         """
         k = params.size if n_weights is None else n_weights
-        fold = bool(l2) and self.folds_l2 and not self.weight_decay and \
-            self.fuses(params, grad)
-        if l2 and not fold:
+        # With weight decay the update reads a copy of grad, and the L2 term belongs in both.
+        hand_over = bool(l2) and self.folds_l2 and not self.weight_decay
+        if l2 and not hand_over:
             self.add_l2_gradient(grad[:k], params[:k], l2)
         if self.weight_decay:
             decayed = self._scratch("decayed_grad", grad)
@@ -112,7 +112,7 @@ class Optimizer:
             self.add_l2_gradient(decayed[:k], params[:k], self.weight_decay)
             grad = decayed
         self.iterations += 1
-        if fold:
+        if hand_over:
             self._update(params, grad, self.learning_rate, l2=(k, l2))
         else:
             self._update(params, grad, self.learning_rate)
@@ -250,7 +250,7 @@ class Adam(Optimizer):
             _fused.adam(params, grad, m, v, self.beta_1, self.beta_2, epsilon, scale,
                         n_decay, decay)
             return
-        if l2:                  # step() folds only where the buffers fuse; m, v may not
+        if l2:                  # NumPy's passes: the L2 term first, as step() adds it
             n_decay, decay = l2
             self.add_l2_gradient(grad[:n_decay], params[:n_decay], decay)
         tmp = self._scratch("step", params)
