@@ -130,37 +130,68 @@ def test_a_worker_killed_mid_fit_is_an_error_and_the_weights_are_an_epochs_start
 
 
 def test_glassnet_tune_finishes_prunes_saves_the_best_model_and_resumes(tmp_path):
-    def tune(trials):
+    def tune(trials, workers):
         return subprocess.run([sys.executable, "-m", "glassnet", "tune", "--trials", str(trials),
-                               "--epochs", "15", "--workers", "2", "--out", str(tmp_path / "t")],
+                               "--epochs", "15", "--workers", str(workers), "--out",
+                               str(tmp_path / "t")],
                               capture_output=True, text=True, timeout=600)
 
-    first = tune(6)
+    def states():
+        study = optuna.load_study(study_name="glassnet",
+                                  storage=journal(tmp_path / "t" / "journal.log"))
+        return study, [t.state for t in study.trials]
+
+    # One trial at a time, each drawing from a sampler seeded by its number: the same trials,
+    # reports and pruning every run (trials run side by side prune by which finishes first).
+    first = tune(6, workers=1)
     assert first.returncode == 0, first.stderr
     assert "0 trials done, 6 to run" in first.stdout
     import optuna
 
     from glassnet.tune import journal
 
-    study = optuna.load_study(study_name="glassnet", storage=journal(tmp_path / "t" /
-                                                                      "journal.log"))
-    states = [t.state for t in study.trials]
-    assert len(states) == 6
+    study, first_states = states()
+    assert len(first_states) == 6
+    pruned = [t for t in study.trials if t.state == optuna.trial.TrialState.PRUNED]
+    assert pruned and optuna.trial.TrialState.COMPLETE in first_states
+    # The command's rule, where the trials run: none stopped before its fourth epoch, and
+    # none before two trials were complete.
+    assert all(len(t.intermediate_values) >= 4 for t in pruned)
+    assert first_states[:2] == [optuna.trial.TrialState.COMPLETE] * 2
     best = min((t for t in study.trials if t.value is not None), key=lambda t: t.value)
     net = gn.load(tmp_path / "t" / "model.safetensors")
     assert net.metadata["trial"] == best.number
     assert net.metadata["val_loss"] == pytest.approx(best.value)
     assert (tmp_path / "t" / "history.png").exists()
-    # Six more: trials sample at random and run two at a time, so whether one is worse than the
-    # median when it reports is chance; with three, CI once saw none pruned (about 1 in 8).
-    again = tune(12)
+    # Resumed, two trials at a time on two workers.
+    again = tune(10, workers=2)
     assert again.returncode == 0, again.stderr
-    assert "6 trials done, 6 to run" in again.stdout
-    study = optuna.load_study(study_name="glassnet", storage=journal(tmp_path / "t" /
-                                                                      "journal.log"))
-    states = [t.state for t in study.trials]
-    assert len(states) == 12
-    assert optuna.trial.TrialState.PRUNED in states        # the pruner stopped some
+    assert "6 trials done, 4 to run" in again.stdout
+    study, all_states = states()
+    assert len(all_states) == 10 and all_states[:6] == first_states
+    assert all(s.is_finished() for s in all_states)
+
+
+def test_a_trial_draws_its_hyperparameters_from_the_seed_and_its_number(tmp_path):
+    import optuna
+
+    from glassnet import tune
+
+    def sweep(folder, seed, n=2):
+        (folder / "trials").mkdir(parents=True)
+        storage = folder / "journal.log"
+        optuna.create_study(study_name="s", storage=tune.journal(storage))
+        for _ in range(n):
+            tune.run_trial(str(storage), "s", "moons", "-1", 1, seed, str(folder),
+                           tune.DEFAULT_SPACE)
+        return [t.params for t in optuna.load_study(study_name="s",
+                                                    storage=tune.journal(storage)).trials]
+
+    first, repeat, other = (sweep(tmp_path / name, seed)
+                            for name, seed in (("a", 0), ("b", 0), ("c", 1)))
+    assert first == repeat                           # the same seed: the same sweep
+    assert first[0] != first[1]                      # trials do not repeat each other's draws
+    assert first != other
 
 
 def test_a_dask_array_trains_where_it_lies_and_gives_the_single_process_weights(client):

@@ -738,11 +738,10 @@ def tune(
     except OSError as exc:
         raise CLIError(f"cannot make {_plain(out)}: {exc.strerror}") from None
     storage = storage or out / "journal.log"
+    # This process only reads the study: each trial samples and prunes where it runs
+    # (tune.run_trial, seeded by --seed and the trial's number).
     study = optuna.create_study(study_name=study_name, storage=sweep.journal(storage),
-                                direction="minimize", load_if_exists=True,
-                                sampler=optuna.samplers.TPESampler(seed=seed),
-                                pruner=optuna.pruners.MedianPruner(n_startup_trials=2,
-                                                                   n_warmup_steps=3))
+                                direction="minimize", load_if_exists=True)
     finished = [t for t in study.trials if t.state.is_finished()]
     remaining = trials - len(finished)
     console = _console()

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DEFAULT_SPACE", "check_space", "suggest", "journal", "run_trial", "best_trials"]
+__all__ = ["DEFAULT_SPACE", "check_space", "suggest", "journal", "pruner", "run_trial",
+           "best_trials"]
 
 #: the search space of ``glassnet tune`` when none is given
 DEFAULT_SPACE = {
@@ -83,6 +84,15 @@ def journal(path):
     return JournalStorage(JournalFileBackend(str(path)))
 
 
+def pruner():
+    """The pruning rule of a sweep, for every process that runs its trials: once two trials are
+    complete, stop one whose validation loss after its fourth epoch or any later one is worse
+    than the median of theirs after the same epoch (Optuna's ``MedianPruner``)."""
+    import optuna
+
+    return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=3)
+
+
 def run_trial(storage_path: str, study_name: str, data: str, label: str, epochs: int,
               seed: int, out: str, space: dict) -> int:
     """One trial, run where Dask puts it: returns its number."""
@@ -96,8 +106,14 @@ def run_trial(storage_path: str, study_name: str, data: str, label: str, epochs:
     from .optimizers import get as get_optimizer
     from .preprocessing import Scaler
 
-    study = optuna.load_study(study_name=study_name, storage=journal(storage_path))
+    # The pruner and the sampler are not kept in the journal: each process gives its own.
+    study = optuna.load_study(study_name=study_name, storage=journal(storage_path),
+                              pruner=pruner())
     trial = study.ask()
+    # The sampler draws a trial's values when it suggests them, below. Seeded by the trial's
+    # number: one seed for every worker would give trials run side by side the same draws, and
+    # none would leave a sweep unrepeatable; this way one run one trial at a time repeats.
+    study.sampler = optuna.samplers.TPESampler(seed=seed + trial.number)
     p = suggest(trial, space)
     ds = load(data, label=label, seed=seed)
     if ds.task != "classification":
