@@ -225,6 +225,26 @@ def test_row_helpers_and_relu_agree_with_numpy_reductions(shape, dtype, rng):
                                rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-5)
 
 
+@pytest.mark.parametrize("train", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_products_through_one_unit_are_blas_products_to_the_bit(train, dtype, rng):
+    # One input feature (X @ W) and one output unit (dZ @ W.T) take a broadcast multiply
+    # instead of BLAS's product of inner size 1: the same numbers are the point.
+    first, last = gn.Dense(7, "tanh"), gn.Dense(1, "identity")
+    gn.Network([first, last], input_dim=1, seed=0, dtype=dtype)
+    X = rng.normal(size=(50, 1)).astype(dtype)
+    Z = first.linear(X, train=train).copy()
+    np.testing.assert_array_equal(Z, np.matmul(X, first.W) + first.b)
+    assert Z.dtype == dtype and Z.shape == (50, 7)
+    A = np.tanh(Z)
+    last.linear(A, train=train)
+    dZ = rng.normal(size=(50, 1)).astype(dtype)
+    dA = last.backward_linear(dZ)
+    np.testing.assert_array_equal(dA, np.matmul(dZ, last.W.T))
+    assert dA.dtype == dtype and dA.shape == (50, 7)
+    np.testing.assert_array_equal(last.dW, np.matmul(A.T, dZ))
+
+
 @pytest.mark.parametrize("name", ["binary_crossentropy", "categorical_crossentropy", "mse"])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_loss_gradient_scale_multiplies_the_gradient_only(name, weighted, rng):
