@@ -162,7 +162,27 @@ def read_csv(path, label="-1", feature_names: list[str] | None = None) -> Table:
                                  "label column, or give the file a header")
             raise ValueError(f"{str(path)!r} has {len(columns)} feature columns; the model "
                              f"takes {len(feature_names)} ({feature_names})")
+    X = _features(body, columns, names, path, line_of)
+    labels = None if col is None else np.array([row[col].strip() for row in body])
+    feature_out = [names[j] for j in columns] if names else [f"x{j}" for j in columns]
+    return Table(X, labels, feature_out, names[col] if names and col is not None else
+                 (None if col is None else str(col)), col, header, delimiter, str(path),
+                 line_of)
+
+
+def _features(body, columns, names, path, line_of) -> np.ndarray:
+    """The cells of ``columns`` as floats, ``(len(body), len(columns))``; the first cell that is
+    not a finite number is an error naming its line and column."""
+    # A row at a time through Python's float(), checked as a whole (measured on 20000 x 20
+    # cells: read_csv 0.57 -> 0.34 s); the loop below runs only to name the first bad cell.
     X = np.empty((len(body), len(columns)))
+    try:
+        for i, row in enumerate(body):
+            X[i] = [float(row[j]) for j in columns]
+        if np.isfinite(X).all():
+            return X
+    except ValueError:
+        pass
     for i, row in enumerate(body):
         for k, j in enumerate(columns):
             cell = row[j].strip()
@@ -177,11 +197,7 @@ def read_csv(path, label="-1", feature_names: list[str] | None = None) -> Table:
                 raise ValueError(f"{str(path)!r} line {i + line_of}, {column}: {what}. Fill or "
                                  "drop that row (every feature cell must be a finite number), "
                                  "or choose the label column with --label")
-    labels = None if col is None else np.array([row[col].strip() for row in body])
-    feature_out = [names[j] for j in columns] if names else [f"x{j}" for j in columns]
-    return Table(X, labels, feature_out, names[col] if names and col is not None else
-                 (None if col is None else str(col)), col, header, delimiter, str(path),
-                 line_of)
+    return X
 
 
 def detect_task(labels: np.ndarray) -> str:
