@@ -172,6 +172,38 @@ def test_glassnet_tune_finishes_prunes_saves_the_best_model_and_resumes(tmp_path
     assert all(s.is_finished() for s in all_states)
 
 
+@pytest.mark.parametrize("data,message", [
+    ("nope.csv", "neither a built-in data set"),
+    ("continuous.csv", "glassnet tune sweeps classifiers, and the label of continuous.csv is "
+                       "continuous; glassnet train fits a regressor")])
+def test_glassnet_tune_refuses_bad_data_before_any_work(tmp_path, data, message):
+    rows = np.column_stack([RNG.normal(size=(40, 2)), RNG.normal(size=40)])
+    np.savetxt(tmp_path / "continuous.csv", rows, delimiter=",", header="a,b,y", comments="")
+    done = subprocess.run([sys.executable, "-m", "glassnet", "tune", "--data", data, "--out",
+                           "t"], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 1
+    (line,) = done.stderr.strip().splitlines()                  # one line, no traceback
+    assert line.startswith("error: ") and message in line
+    assert "study" not in done.stdout and not (tmp_path / "t").exists()   # no cluster, no study
+
+
+def test_glassnet_tune_on_a_scheduler_started_elsewhere_gets_absolute_paths(tmp_path, client):
+    # The cluster's workers run in the test's folder; the command, in another, names its data
+    # and run folder relative to its own.
+    X, y = RNG.normal(size=(120, 3)), np.repeat([0, 1], 60)
+    np.savetxt(tmp_path / "mine.csv", np.column_stack([X, y]), delimiter=",",
+               header="a,b,c,label", comments="", fmt="%.6g")
+    assert os.getcwd() != str(tmp_path)
+    done = subprocess.run([sys.executable, "-m", "glassnet", "tune", "--data", "mine.csv",
+                           "--label", "label", "--trials", "2", "--epochs", "4", "--out", "t",
+                           "--scheduler", client.scheduler.address],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "2 trials: " in done.stdout and "0 failed" in done.stdout
+    assert (tmp_path / "t" / "model.safetensors").exists()
+    assert len(list((tmp_path / "t" / "trials").iterdir())) >= 1
+
+
 def test_a_trial_draws_its_hyperparameters_from_the_seed_and_its_number(tmp_path):
     import optuna
 

@@ -722,6 +722,7 @@ def tune(
     except ImportError:
         raise CLIError("glassnet tune needs Optuna and Dask: pip install 'glassnet[tune]'") \
             from None
+    from glassnet import datasets
     from glassnet import tune as sweep
     from glassnet.checkpoints import atomic_write_bytes
 
@@ -732,12 +733,21 @@ def tune(
                                    dict(sweep.DEFAULT_SPACE))
     except (OSError, tomllib.TOMLDecodeError, ValueError) as exc:
         raise CLIError(f"--space: {exc}") from None
+    # The data, checked here before any work: each trial loads it again where it runs.
+    ds = datasets.load(data, label=label, seed=seed)
+    if ds.task != "classification":
+        raise CLIError(f"glassnet tune sweeps classifiers, and the label of {_plain(data)} is "
+                       "continuous; glassnet train fits a regressor")
     out = out or Path("runs") / f"tune-{Path(data).stem}"
     try:
         (out / "trials").mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CLIError(f"cannot make {_plain(out)}: {exc.strerror}") from None
     storage = storage or out / "journal.log"
+    # Workers of a --scheduler may run in another folder: they get absolute paths.
+    out, storage = out.resolve(), storage.resolve()
+    if data not in datasets.BUILTINS:
+        data = str(Path(data).resolve())
     # This process only reads the study: each trial samples and prunes where it runs
     # (tune.run_trial, seeded by --seed and the trial's number).
     study = optuna.create_study(study_name=study_name, storage=sweep.journal(storage),

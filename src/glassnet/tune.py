@@ -106,6 +106,10 @@ def run_trial(storage_path: str, study_name: str, data: str, label: str, epochs:
     from .optimizers import get as get_optimizer
     from .preprocessing import Scaler
 
+    # The data first: a trial asked for and never told would stay "running" in the journal.
+    ds = load(data, label=label, seed=seed)
+    if ds.task != "classification":
+        raise ValueError("glassnet tune sweeps classifiers (the label is continuous)")
     # The pruner and the sampler are not kept in the journal: each process gives its own.
     study = optuna.load_study(study_name=study_name, storage=journal(storage_path),
                               pruner=pruner())
@@ -115,9 +119,6 @@ def run_trial(storage_path: str, study_name: str, data: str, label: str, epochs:
     # none would leave a sweep unrepeatable; this way one run one trial at a time repeats.
     study.sampler = optuna.samplers.TPESampler(seed=seed + trial.number)
     p = suggest(trial, space)
-    ds = load(data, label=label, seed=seed)
-    if ds.task != "classification":
-        raise ValueError("glassnet tune sweeps classifiers (the label is continuous)")
     from sklearn.model_selection import train_test_split
 
     classes = sorted({str(c) for c in np.concatenate([ds.y_train, ds.y_test])})
