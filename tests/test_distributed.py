@@ -204,6 +204,25 @@ def test_glassnet_tune_on_a_scheduler_started_elsewhere_gets_absolute_paths(tmp_
     assert len(list((tmp_path / "t" / "trials").iterdir())) >= 1
 
 
+def test_a_trial_that_raises_is_told_failed_not_left_running(tmp_path, monkeypatch):
+    import optuna
+
+    from glassnet import io, tune
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(io, "save", disk_full)
+    (tmp_path / "trials").mkdir()
+    storage = tmp_path / "journal.log"
+    optuna.create_study(study_name="s", storage=tune.journal(storage))
+    space = {**tune.DEFAULT_SPACE, "optimizer": ["adam"], "learning_rate": [0.01]}
+    with pytest.raises(OSError, match="No space left"):
+        tune.run_trial(str(storage), "s", "moons", "-1", 1, 0, str(tmp_path), space)
+    (trial,) = optuna.load_study(study_name="s", storage=tune.journal(storage)).trials
+    assert trial.state == optuna.trial.TrialState.FAIL
+
+
 def test_a_trial_draws_its_hyperparameters_from_the_seed_and_its_number(tmp_path):
     import optuna
 

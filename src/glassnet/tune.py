@@ -110,6 +110,14 @@ def run_trial(storage_path: str, study_name: str, data: str, label: str, epochs:
     ds = load(data, label=label, seed=seed)
     if ds.task != "classification":
         raise ValueError("glassnet tune sweeps classifiers (the label is continuous)")
+    from sklearn.model_selection import train_test_split
+
+    classes = sorted({str(c) for c in np.concatenate([ds.y_train, ds.y_test])})
+    y = np.searchsorted(np.array(classes), ds.y_train.astype(str))
+    X_train, X_val, y_train, y_val = train_test_split(ds.X_train, y, test_size=0.25,
+                                                      random_state=seed, stratify=y)
+    scaler = Scaler("none" if ds.image_shape is not None else "standard").fit(X_train)
+    X_train, X_val = scaler.transform(X_train), scaler.transform(X_val)
     # The pruner and the sampler are not kept in the journal: each process gives its own.
     study = optuna.load_study(study_name=study_name, storage=journal(storage_path),
                               pruner=pruner())
@@ -118,21 +126,6 @@ def run_trial(storage_path: str, study_name: str, data: str, label: str, epochs:
     # number: one seed for every worker would give trials run side by side the same draws, and
     # none would leave a sweep unrepeatable; this way one run one trial at a time repeats.
     study.sampler = optuna.samplers.TPESampler(seed=seed + trial.number)
-    p = suggest(trial, space)
-    from sklearn.model_selection import train_test_split
-
-    classes = sorted({str(c) for c in np.concatenate([ds.y_train, ds.y_test])})
-    y = np.searchsorted(np.array(classes), ds.y_train.astype(str))
-    X_train, X_val, y_train, y_val = train_test_split(ds.X_train, y, test_size=0.25,
-                                                      random_state=seed, stratify=y)
-    scaler = Scaler("none" if ds.image_shape is not None else "standard").fit(X_train)
-    layers = []
-    for units in (int(u) for u in str(p["layers"]).split(",") if u.strip()):
-        layers.append(Dense(units, p["activation"]))
-        if p["dropout"]:
-            layers.append(Dropout(p["dropout"]))
-    head = Dense(1, "sigmoid") if len(classes) == 2 else Dense(len(classes), "softmax")
-    net = Network(layers + [head], input_dim=ds.n_features, seed=seed + trial.number)
 
     class Report(Callback):
         """Each epoch's validation loss to Optuna, which may prune the trial."""
@@ -146,24 +139,34 @@ def run_trial(storage_path: str, study_name: str, data: str, label: str, epochs:
                 raise optuna.TrialPruned()
 
     try:
-        history = net.fit(scaler.transform(X_train), y_train,
+        p = suggest(trial, space)
+        layers = []
+        for units in (int(u) for u in str(p["layers"]).split(",") if u.strip()):
+            layers.append(Dense(units, p["activation"]))
+            if p["dropout"]:
+                layers.append(Dropout(p["dropout"]))
+        head = Dense(1, "sigmoid") if len(classes) == 2 else Dense(len(classes), "softmax")
+        net = Network(layers + [head], input_dim=ds.n_features, seed=seed + trial.number)
+        history = net.fit(X_train, y_train,
                           optimizer=get_optimizer(p["optimizer"],
                                                   learning_rate=p["learning_rate"]),
                           epochs=epochs, batch_size=int(p["batch_size"]) or None, l2=p["l2"],
-                          validation_data=(scaler.transform(X_val), y_val),
-                          callbacks=[Report()])
+                          validation_data=(X_val, y_val), callbacks=[Report()])
+        value = float(min(history["val_loss"]))
+        save(net, Path(out) / "trials" / f"trial-{trial.number}.safetensors",
+             {"data": ds.source, "label": ds.label_name, "task": "classification",
+              "classes": classes, "feature_names": ds.feature_names,
+              "preprocessing": scaler.to_dict(), "image_shape": None, "hyperparameters": p,
+              "val_loss": value, "trial": trial.number})
     except optuna.TrialPruned:
         study.tell(trial, state=optuna.trial.TrialState.PRUNED)
         return trial.number
     except ValueError:                 # diverged, or an impossible combination
         study.tell(trial, state=optuna.trial.TrialState.FAIL)
         return trial.number
-    value = float(min(history["val_loss"]))
-    save(net, Path(out) / "trials" / f"trial-{trial.number}.safetensors",
-         {"data": ds.source, "label": ds.label_name, "task": "classification",
-          "classes": classes, "feature_names": ds.feature_names,
-          "preprocessing": scaler.to_dict(), "image_shape": None, "hyperparameters": p,
-          "val_loss": value, "trial": trial.number})
+    except BaseException:              # anything else is the caller's error, told first
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        raise
     study.tell(trial, value)
     return trial.number
 
