@@ -174,8 +174,8 @@ def test_glassnet_tune_finishes_prunes_saves_the_best_model_and_resumes(tmp_path
 
 @pytest.mark.parametrize("data,message", [
     ("nope.csv", "neither a built-in data set"),
-    ("continuous.csv", "glassnet tune sweeps classifiers, and the label of continuous.csv is "
-                       "continuous; glassnet train fits a regressor")])
+    ("continuous.csv", "glassnet tune sweeps classifiers, and the label of 'continuous.csv' "
+                       "is continuous; glassnet train fits a regressor")])
 def test_glassnet_tune_refuses_bad_data_before_any_work(tmp_path, data, message):
     rows = np.column_stack([RNG.normal(size=(40, 2)), RNG.normal(size=40)])
     np.savetxt(tmp_path / "continuous.csv", rows, delimiter=",", header="a,b,y", comments="")

@@ -733,11 +733,7 @@ def tune(
                                    dict(sweep.DEFAULT_SPACE))
     except (OSError, tomllib.TOMLDecodeError, ValueError) as exc:
         raise CLIError(f"--space: {exc}") from None
-    # The data, checked here before any work: each trial loads it again where it runs.
-    ds = datasets.load(data, label=label, seed=seed)
-    if ds.task != "classification":
-        raise CLIError(f"glassnet tune sweeps classifiers, and the label of {_plain(data)} is "
-                       "continuous; glassnet train fits a regressor")
+    sweep.load_data(data, label, seed)      # checked before any work; each trial loads again
     out = out or Path("runs") / f"tune-{Path(data).stem}"
     try:
         (out / "trials").mkdir(parents=True, exist_ok=True)

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DEFAULT_SPACE", "check_space", "suggest", "journal", "pruner", "run_trial",
-           "best_trials"]
+__all__ = ["DEFAULT_SPACE", "check_space", "suggest", "journal", "pruner", "load_data",
+           "run_trial", "best_trials"]
 
 #: the search space of ``glassnet tune`` when none is given
 DEFAULT_SPACE = {
@@ -93,13 +93,24 @@ def pruner():
     return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=3)
 
 
+def load_data(data: str, label: str, seed: int):
+    """The sweep's data set (``datasets.load``); a continuous label is refused: the command
+    checks with this before any work, and every trial loads its data with it where it runs."""
+    from .datasets import load
+
+    ds = load(data, label=label, seed=seed)
+    if ds.task != "classification":
+        raise ValueError(f"glassnet tune sweeps classifiers, and the label of {data!r} is "
+                         "continuous; glassnet train fits a regressor")
+    return ds
+
+
 def run_trial(storage_path: str, study_name: str, data: str, label: str, epochs: int,
               seed: int, out: str, space: dict) -> int:
     """One trial, run where Dask puts it: returns its number."""
     import optuna
 
     from .callbacks import Callback
-    from .datasets import load
     from .io import save
     from .layers import Dense, Dropout
     from .network import Network
@@ -107,9 +118,7 @@ def run_trial(storage_path: str, study_name: str, data: str, label: str, epochs:
     from .preprocessing import Scaler
 
     # The data first: a trial asked for and never told would stay "running" in the journal.
-    ds = load(data, label=label, seed=seed)
-    if ds.task != "classification":
-        raise ValueError("glassnet tune sweeps classifiers (the label is continuous)")
+    ds = load_data(data, label, seed)
     from sklearn.model_selection import train_test_split
 
     classes = sorted({str(c) for c in np.concatenate([ds.y_train, ds.y_test])})
