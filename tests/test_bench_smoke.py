@@ -94,7 +94,7 @@ def test_the_optimizer_benchmark_covers_every_optimizer_and_batch(tmp_path):
 def test_the_inference_benchmark_checks_answers_and_times_both_sizes(tmp_path):
     text = _smoke("inference.py", tmp_path)
     for row in ("## tabular 20-100-2", "## 784-512-512-10", "| glassnet estimator |",
-                "| sklearn |"):
+                "| sklearn |", "| NumPy floor |"):
         assert row in text
 
 
@@ -102,4 +102,27 @@ def test_the_estimator_benchmark_compares_fits_and_the_command(tmp_path):
     text = _smoke("estimators.py", tmp_path, "--mnist", str(tmp_path / "no-mnist"))
     assert "| classification 10^5 x 500 |" in text and "| regression 10^4 x 100 |" in text
     assert 'glassnet `dtype="float32"`' in text and "not the same arguments" in text
+    assert "NumPy floor: fit, most speed-up" in text
     assert "`glassnet train ...` (whole process)" in text
+
+
+def test_the_estimators_numpy_floor_trains():
+    """The estimator benchmark's NumPy floor is a floor only if it does the training: on
+    problems a one-hidden-layer network learns in a few epochs, it reaches a high score (a wrong
+    sign or a missing term in its backward pass or update does not)."""
+    import importlib.util
+
+    from sklearn.datasets import make_blobs, make_regression
+
+    spec = importlib.util.spec_from_file_location("bench_floor", ROOT / "bench" / "floor.py")
+    floor = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(floor)
+    X, y = make_blobs(1200, 8, centers=3, cluster_std=2.0, random_state=0)
+    X = (X - X.mean(0)) / X.std(0)
+    result = floor.fit_seconds(X[:1000], y[:1000], X[1000:], y[1000:], "classification", 10)
+    assert result["score"] >= 0.95
+    X, y = make_regression(1210, 8, noise=1.0, random_state=0)  # 1210: a short last batch
+    y = y / y.std()
+    result = floor.fit_seconds(X[:1010], y[:1010], X[1010:], y[1010:], "regression", 30)
+    assert result["score"] >= 0.95
+    assert result["per_epoch"] > 0
