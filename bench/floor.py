@@ -9,8 +9,8 @@ fit takes less than twice this floor, no NumPy-based estimator can fit 2x faster
 scikit-learn with the same arguments.
 
 The floor is generous to itself: Adam's update, with the L2 term folded in, is glassnet's own
-(``Adam.step``): its compiled one-pass loop when Numba is installed, warmed before the clock
-starts (Numba's start is not counted), else NumPy's fewest passes.
+(``Adam.step``): its compiled one-pass loop (``fused=True``, Numba), warmed before the clock
+starts so that Numba's start is measured apart, or NumPy's fewest passes (``fused=False``).
 """
 
 from __future__ import annotations
@@ -26,11 +26,13 @@ from glassnet import Adam
 
 def fit_seconds(X, y, X_test, y_test, task: str, epochs: int, hidden: int = 100,
                 batch_size: int = 200, learning_rate: float = 1e-3, alpha: float = 1e-4,
-                seed: int = 0) -> dict:
+                seed: int = 0, fused: bool | None = None) -> dict:
     """Train ``epochs`` epochs on ``X (n, d)``, ``y (n,)`` (class labels for ``task=
     "classification"``, values for ``"regression"``); returns the seconds of the loop, the
     seconds per epoch, the held-out score (accuracy or R^2), which shows the loop trains, and
-    Numba's start in this process (import and loading the compiled update; 0 without Numba)."""
+    Numba's start in this process (import and loading the compiled update; 0 without it).
+    ``fused``: Adam's compiled loop (True), NumPy's passes (False), or the loop when Numba is
+    installed (None)."""
     dtype = X.dtype
     rng = np.random.default_rng(seed)
     n, d = X.shape
@@ -59,7 +61,8 @@ def fit_seconds(X, y, X_test, y_test, task: str, epochs: int, hidden: int = 100,
     W1[...], W2[...] = glorot(d, hidden), glorot(hidden, k)
     b1[...], b2[...] = rng.uniform(-1, 1, hidden) * math.sqrt(6 / (d + hidden)), 0
     n_weights = W1.size + W2.size
-    fused = importlib.util.find_spec("numba") is not None
+    if fused is None:
+        fused = importlib.util.find_spec("numba") is not None
     start = time.perf_counter()                       # Numba's start in this process
     Adam(learning_rate, fused=fused).step(params.copy(), grads.copy(), n_weights, l2=alpha)
     numba_start = time.perf_counter() - start if fused else 0.0

@@ -102,7 +102,7 @@ def test_the_estimator_benchmark_compares_fits_and_the_command(tmp_path):
     text = _smoke("estimators.py", tmp_path, "--mnist", str(tmp_path / "no-mnist"))
     assert "| classification 10^5 x 500 |" in text and "| regression 10^4 x 100 |" in text
     assert 'glassnet `dtype="float32"`' in text and "not the same arguments" in text
-    assert "NumPy floor: fit, most speed-up" in text
+    assert "NumPy floor: fit with compiled / NumPy Adam, most speed-up" in text
     assert "`glassnet train ...` (whole process)" in text
 
 
@@ -119,8 +119,10 @@ def test_the_estimators_numpy_floor_trains():
     spec.loader.exec_module(floor)
     X, y = make_blobs(1200, 8, centers=3, cluster_std=2.0, random_state=0)
     X = (X - X.mean(0)) / X.std(0)
-    result = floor.fit_seconds(X[:1000], y[:1000], X[1000:], y[1000:], "classification", 10)
-    assert result["score"] >= 0.95
+    for fused in (False, None):       # NumPy's Adam, and the compiled one where Numba is
+        result = floor.fit_seconds(X[:1000], y[:1000], X[1000:], y[1000:], "classification",
+                                   10, fused=fused)
+        assert result["score"] >= 0.95
     X, y = make_regression(1210, 8, noise=1.0, random_state=0)  # 1210: a short last batch
     y = y / y.std()
     result = floor.fit_seconds(X[:1010], y[:1010], X[1010:], y[1010:], "regression", 30)
