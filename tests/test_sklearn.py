@@ -403,3 +403,19 @@ def test_predicting_on_a_plain_array_gives_what_validated_input_gives():
         pd.DataFrame(X, columns=list("abcdef")), y)
     with pytest.warns(UserWarning, match="valid feature names"):
         named.predict(X)                                     # still warned, as scikit-learn does
+
+
+def test_each_epochs_order_is_the_one_mlpclassifier_draws():
+    """MLPClassifier reshuffles its last order every epoch with ``sklearn.utils.shuffle`` and
+    its RandomState; the estimators draw the same orders from the same stream without calling
+    it, and leave the stream where scikit-learn leaves it (for the draws that follow)."""
+    from sklearn.utils import shuffle
+
+    ours, theirs = np.random.RandomState(7), np.random.RandomState(7)
+    next_order, order = NeuralNetClassifier._shuffler(ours), np.arange(301)
+    for _ in range(4):
+        order = shuffle(order, random_state=theirs)
+        drawn = next_order(301)
+        np.testing.assert_array_equal(drawn, order)
+    assert ours.randint(10**9) == theirs.randint(10**9)
+    assert sorted(drawn) == list(range(301))
