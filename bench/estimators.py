@@ -148,6 +148,16 @@ print(time.perf_counter() - start)
             "library_inside": library_inside}
 
 
+def floor_seconds(floor: dict, epochs: int) -> tuple[list[float], float]:
+    """The NumPy floor's fit of ``epochs`` epochs from its per-epoch times: ``[compiled Adam,
+    NumPy's Adam]`` (NumPy's alone without Numba), and the one a fresh process finishes first,
+    which pays Numba's start before its first compiled step."""
+    fits = [floor["per_epoch_numpy"] * epochs]
+    if floor["per_epoch_fused"] is not None:
+        fits.insert(0, floor["per_epoch_fused"] * epochs)
+    return fits, min(fits[-1], fits[0] + (floor["numba_start"] or 0.0))
+
+
 def run(framework, specs) -> list[dict]:
     """``worker`` for each of ``specs``, in one new process."""
     from run import in_process
@@ -186,12 +196,18 @@ def main():
     rows = []
     for i, spec in enumerate(specs):
         if smoke:
-            result = {f: smoke[f][i] for f in frameworks}
+            fits = [{f: smoke[f][i] for f in frameworks}]
         else:
             # Alternating the two, so that a slow spell of a shared machine hits both.
             fits = [{f: run(f, [spec])[0] for f in frameworks} for _ in range(args.repeats)]
-            result = {f: min((fit[f] for fit in fits), key=lambda r: r["seconds"])
-                      for f in frameworks}
+        result = {f: min((fit[f] for fit in fits), key=lambda r: r["seconds"])
+                  for f in frameworks}
+        # Each repeat's own ratios too: its fits ran minutes apart at most, in the same spell
+        # of a machine whose speed moves for minutes at a time, unlike the fastest of each.
+        result["paired"] = [(fit["sklearn"]["seconds"] / fit["glassnet"]["seconds"],
+                             fit["sklearn"]["seconds"] /
+                             floor_seconds(fit["NumPy floor"], fit["sklearn"]["iterations"])[1])
+                            for fit in fits]
         rows.append((spec, result))
         g, s = result["glassnet"], result["sklearn"]
         print(f"{spec['name']}: glassnet {g['seconds']:.2f} s ({g['iterations']} it, "
@@ -207,30 +223,31 @@ def main():
              "after 10 epochs without a 1e-4 gain); float64 data, standardised; score on a "
              "held-out quarter (accuracy; R^2 for the regressor)."
              + (" SMOKE RUN: too short to mean anything." if args.smoke else ""), "",
-             "| data | max_iter | fit glassnet | fit scikit-learn | speed-up | iterations "
+             "| data | max_iter | fit glassnet | fit scikit-learn | speed-up | speed-up in each "
+             "repeat: glassnet, NumPy floor | iterations "
              "glassnet / sklearn | score glassnet / sklearn | NumPy floor: fit with compiled / "
              "NumPy Adam, most speed-up in a fresh process, score after its epochs | glassnet "
              "`dtype=\"float32\"`: "
              "fit, speed-up, iterations, score |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|"]
     starts = [r["NumPy floor"]["numba_start"] for _, r in rows
               if r["NumPy floor"]["numba_start"] is not None]
     for spec, result in rows:
         g, s, g32 = result["glassnet"], result["sklearn"], result["glassnet float32"]
-        floor, epochs = result["NumPy floor"], s["iterations"]
-        fits = [floor["per_epoch_numpy"] * epochs]
-        if floor["per_epoch_fused"] is not None:
-            fits.insert(0, floor["per_epoch_fused"] * epochs)
-        # A fresh process pays Numba's start before its first compiled step.
-        fresh = min(fits[-1], fits[0] + (floor["numba_start"] or 0.0))
+        floor = result["NumPy floor"]
+        fits, fresh = floor_seconds(floor, s["iterations"])
+        paired = "; ".join(f"{mine:.2f}x, {least:.2f}x" for mine, least in result["paired"])
         lines.append(f"| {spec['name']} | {spec['max_iter']} | {g['seconds']:.2f} s | "
-                     f"{s['seconds']:.2f} s | {s['seconds'] / g['seconds']:.2f}x | "
+                     f"{s['seconds']:.2f} s | {s['seconds'] / g['seconds']:.2f}x | {paired} | "
                      f"{g['iterations']} / {s['iterations']} | {g['score']:.3f} / "
                      f"{s['score']:.3f} | {' / '.join(f'{fit:.2f}' for fit in fits)} s, "
                      f"{s['seconds'] / fresh:.2f}x, {floor['score']:.3f} | {g32['seconds']:.2f} s, "
                      f"{s['seconds'] / g32['seconds']:.2f}x, {g32['iterations']}, "
                      f"{g32['score']:.3f} |")
-    lines += ["", "Time per iteration differs from time to fit where the two stop after "
+    lines += ["", "The speed-up compares the fastest fit of each; the next column gives each "
+              "repeat's own ratios (its fits ran back to back), which a slow spell of the "
+              "machine moves less.",
+              "", "Time per iteration differs from time to fit where the two stop after "
               "different numbers of iterations. The last column is not the same arguments: "
               "`dtype=\"float32\"` has glassnet compute in float32 whatever X's dtype "
               "(scikit-learn computes in X's; MNIST is float32 for both already).",

@@ -103,6 +103,7 @@ def test_the_estimator_benchmark_compares_fits_and_the_command(tmp_path):
     assert "| classification 10^5 x 500 |" in text and "| regression 10^4 x 100 |" in text
     assert 'glassnet `dtype="float32"`' in text and "not the same arguments" in text
     assert "NumPy floor: fit with compiled / NumPy Adam, most speed-up" in text
+    assert "speed-up in each repeat: glassnet, NumPy floor" in text
     assert "`glassnet train ...` (whole process)" in text
 
 
