@@ -202,8 +202,8 @@ def main():
             fits = [{f: run(f, [spec])[0] for f in frameworks} for _ in range(args.repeats)]
         result = {f: min((fit[f] for fit in fits), key=lambda r: r["seconds"])
                   for f in frameworks}
-        # Each repeat's own ratios too: its fits ran minutes apart at most, in the same spell
-        # of a machine whose speed moves for minutes at a time, unlike the fastest of each.
+        # Each repeat's own ratios too: its fits ran back to back, so the ratios' spread over
+        # the repeats shows how far the machine's speed moved while the cell ran.
         result["paired"] = [(fit["sklearn"]["seconds"] / fit["glassnet"]["seconds"],
                              fit["sklearn"]["seconds"] /
                              floor_seconds(fit["NumPy floor"], fit["sklearn"]["iterations"])[1])
@@ -245,8 +245,8 @@ def main():
                      f"{s['seconds'] / g32['seconds']:.2f}x, {g32['iterations']}, "
                      f"{g32['score']:.3f} |")
     lines += ["", "The speed-up compares the fastest fit of each; the next column gives each "
-              "repeat's own ratios (its fits ran back to back), which a slow spell of the "
-              "machine moves less.",
+              "repeat's own ratios (its fits ran back to back): their spread shows how far the "
+              "machine's speed moved while the cell ran.",
               "", "Time per iteration differs from time to fit where the two stop after "
               "different numbers of iterations. The last column is not the same arguments: "
               "`dtype=\"float32\"` has glassnet compute in float32 whatever X's dtype "
