@@ -204,11 +204,11 @@ def main():
                   for f in frameworks}
         # Each repeat's own ratios too: its fits ran back to back, so the ratios' spread over
         # the repeats shows how far the machine's speed moved while the cell ran.
-        result["paired"] = [(fit["sklearn"]["seconds"] / fit["glassnet"]["seconds"],
-                             fit["sklearn"]["seconds"] /
-                             floor_seconds(fit["NumPy floor"], fit["sklearn"]["iterations"])[1])
-                            for fit in fits]
-        rows.append((spec, result))
+        paired = [(fit["sklearn"]["seconds"] / fit["glassnet"]["seconds"],
+                   fit["sklearn"]["seconds"] /
+                   floor_seconds(fit["NumPy floor"], fit["sklearn"]["iterations"])[1])
+                  for fit in fits]
+        rows.append((spec, result, paired))
         g, s = result["glassnet"], result["sklearn"]
         print(f"{spec['name']}: glassnet {g['seconds']:.2f} s ({g['iterations']} it, "
               f"{g['score']:.3f}), sklearn {s['seconds']:.2f} s ({s['iterations']} it, "
@@ -230,15 +230,15 @@ def main():
              "`dtype=\"float32\"`: "
              "fit, speed-up, iterations, score |",
              "|---|---|---|---|---|---|---|---|---|---|"]
-    starts = [r["NumPy floor"]["numba_start"] for _, r in rows
+    starts = [r["NumPy floor"]["numba_start"] for _, r, _ in rows
               if r["NumPy floor"]["numba_start"] is not None]
-    for spec, result in rows:
+    for spec, result, paired in rows:
         g, s, g32 = result["glassnet"], result["sklearn"], result["glassnet float32"]
         floor = result["NumPy floor"]
         fits, fresh = floor_seconds(floor, s["iterations"])
-        paired = "; ".join(f"{mine:.2f}x, {least:.2f}x" for mine, least in result["paired"])
+        each = "; ".join(f"{mine:.2f}x, {least:.2f}x" for mine, least in paired)
         lines.append(f"| {spec['name']} | {spec['max_iter']} | {g['seconds']:.2f} s | "
-                     f"{s['seconds']:.2f} s | {s['seconds'] / g['seconds']:.2f}x | {paired} | "
+                     f"{s['seconds']:.2f} s | {s['seconds'] / g['seconds']:.2f}x | {each} | "
                      f"{g['iterations']} / {s['iterations']} | {g['score']:.3f} / "
                      f"{s['score']:.3f} | {' / '.join(f'{fit:.2f}' for fit in fits)} s, "
                      f"{s['seconds'] / fresh:.2f}x, {floor['score']:.3f} | {g32['seconds']:.2f} s, "
