@@ -4,33 +4,48 @@ import numpy as np
 import pytest
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from glassnet.preprocessing import Scaler
+from glassnet.recipe import Preprocessor
 from glassnet.tabular import detect_task, read_csv
 
 
 @pytest.mark.parametrize("kind,reference", [("standard", StandardScaler),
                                             ("minmax", MinMaxScaler)])
-def test_scalers_are_scikit_learns(kind, reference):
+def test_numeric_scaling_is_scikit_learns(kind, reference):
     rng = np.random.default_rng(0)
     X = rng.normal(loc=3, scale=[1, 10, 100], size=(50, 3))
     X[:, 1] = 7.0                                        # a constant column is left as is
-    ours = Scaler(kind).fit(X)
+    ours = Preprocessor(kind).fit(X)
     np.testing.assert_allclose(ours.transform(X), reference().fit_transform(X), atol=1e-12)
-    again = Scaler.from_dict(ours.to_dict())
+    again = Preprocessor.from_dict(ours.to_dict())
     np.testing.assert_array_equal(again.transform(X), ours.transform(X))
 
 
-def test_the_identity_scaler_copies_nothing():
+def test_the_identity_copies_nothing():
     X = np.ones((4, 2))
-    assert Scaler("none").fit(X).transform(X) is X
+    assert Preprocessor("none").fit(X).transform(X) is X
 
 
-@pytest.mark.parametrize("data", [[], {"kind": "standard", "offset": [0, 1], "scale": [1]},
-                                  {"kind": "standard", "offset": [0], "scale": [0]},
-                                  {"kind": "cubic", "offset": [0], "scale": [1]}])
-def test_damaged_stored_scaling_is_refused(data):
+@pytest.mark.parametrize("data", [
+    [], {"format": 2, "scale": "standard", "kinds": "numeric", "median": [0, 0],
+         "offset": [0, 1], "spread": [1]},
+    {"format": 2, "scale": "standard", "kinds": "numeric", "median": [0], "offset": [0],
+     "spread": [0]},
+    {"format": 2, "scale": "cubic", "kinds": "numeric", "median": [0], "offset": [0],
+     "spread": [1]},
+    {"format": 2, "scale": "standard", "kinds": ["categorical"], "median": [], "offset": [],
+     "spread": [], "categories": [["b", "a"]]},
+    {"format": 2, "scale": "standard", "kinds": "numeric", "median": [0], "offset": [0],
+     "spread": [1], "indicator": [3]},
+    {"kind": "standard", "offset": [0, 1], "scale": [1]}])
+def test_damaged_stored_preprocessing_is_refused(data):
     with pytest.raises(ValueError):
-        Scaler.from_dict(data)
+        Preprocessor.from_dict(data)
+
+
+def test_the_first_stored_format_is_still_read():
+    old = {"kind": "standard", "offset": [1.0, 2.0], "scale": [2.0, 4.0]}
+    pre = Preprocessor.from_dict(old)
+    np.testing.assert_allclose(pre.transform(np.array([[3.0, 6.0]])), [[1.0, 1.0]])
 
 
 @pytest.mark.parametrize("labels,task", [

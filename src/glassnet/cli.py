@@ -1,7 +1,10 @@
-"""The ``glassnet`` command: train, evaluate, predict, export, gradcheck, reproduce, info.
+"""The ``glassnet`` command: train, evaluate, predict, explain, export, info, runs, tune,
+gradcheck, reproduce, playground.
 
-Every error a user can cause (a missing file, a bad option, data of the wrong shape) prints
-one line, ``error: ...``, and exits with status 1; no traceback.
+A front door: it reads options and files and calls the recipe (``glassnet.recipe``), which owns
+every rule (the output layer, the labels, the preprocessing, the options' checks). Every error
+a user can cause (a missing file, a bad option, data of the wrong shape) prints one line,
+``error: ...``, and exits with status 1; no traceback.
 """
 
 from __future__ import annotations
@@ -22,13 +25,17 @@ class CLIError(Exception):
     """An error whose message is all the user needs."""
 
 
-def _console():
+def _console(width: int | None = None):
     """Rich output that never interprets what it prints: file names, CSV headers, class names
     and model metadata are untrusted text, so markup (``[link=...]``) and highlighting are off
-    and control characters (terminal escapes) are shown, not sent."""
+    and control characters (terminal escapes) are shown, not sent. ``width``: the least width
+    (a wide table piped to a file is not cut to 80 columns)."""
     from rich.console import Console
 
-    return Console(markup=False, highlight=False, emoji=False)
+    console = Console(markup=False, highlight=False, emoji=False)
+    if width and console.width < width:
+        console.width = width
+    return console
 
 
 def _plain(value) -> str:
@@ -37,162 +44,97 @@ def _plain(value) -> str:
 
 
 def _parse_layers(text: str) -> list[int]:
-    if not text.strip():
-        return []
+    from glassnet.recipe import parse_layers
+
     try:
-        sizes = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise CLIError(f"--layers must be comma-separated integers like 10,5; got {text!r}") \
-            from None
-    if any(s < 1 for s in sizes):
-        raise CLIError(f"--layers sizes must be positive; got {text!r}")
-    return sizes
+        return list(parse_layers(text))
+    except ValueError as exc:
+        raise CLIError(f"--{exc}") from None
 
 
-def _encode_labels(ds):
-    """Class names and the labels as indices into them, for both splits.
-
-    Loaders that know their class names (image folders, the cat files) give labels that are
-    already indices; otherwise the distinct label values, sorted, are the classes.
-    """
-    import numpy as np
-
-    y_all = np.concatenate([np.asarray(ds.y_train), np.asarray(ds.y_test)])
-    if ds.classes and y_all.dtype.kind in "iu" and y_all.min() >= 0 \
-            and y_all.max() < len(ds.classes):
-        return [str(c) for c in ds.classes], ds.y_train, ds.y_test
-    classes = np.unique(y_all)
-    return ([str(c) for c in classes], np.searchsorted(classes, ds.y_train),
-            np.searchsorted(classes, ds.y_test))
+# ----------------------------------------------------------------------------- train
+def _opt(help_text: str, kind=str, *flags):
+    """A ``train`` option that defaults to None ("not given": a --config file or the recipe's
+    default applies)."""
+    return Annotated[kind | None, typer.Option(*flags, help=help_text)]
 
 
-#: the files a run writes into its folder (--overwrite removes exactly these)
-RUN_FILES = ("model.safetensors", "history.json", "config.toml", "loss.png",
-             "decision_boundary.png", "misclassified.png", "predicted_vs_true.png",
-             "checkpoint.safetensors")
-#: options a --config file may set, with their kinds
-_OPTIONS = {"data": str, "label": str, "task": str, "layers": str, "activation": str,
-            "optimizer": str, "learning_rate": float, "momentum": float, "schedule": str,
-            "epochs": int, "batch_size": int, "dropout": float, "l2": float,
-            "l1": float,
-            "test_size": float, "validation_split": float, "validation_freq": int,
-            "early_stopping": int, "scale": str, "image_size": int, "seed": int, "dtype": str,
-            "checkpoint_every": int}
+Data = _opt("Built-in (moons, circles, spirals, xor, blobs) or a path: .csv, .npz, cat/non-cat "
+            "HDF5 folder, MNIST IDX folder, folder of class sub-folders. Default moons.")
+Label = _opt("CSV label column: a name or an index (-1, the default: the last).")
+Task = _opt("auto (default), classification or regression.")
+Layers = _opt("Hidden layer sizes, e.g. 10,5 (default 16,16).")
+Activation = _opt("Hidden activation (default relu).")
+Optimizer = _opt("adam (default), sgd, adamw or rmsprop.")
+LearningRate = _opt("Learning rate (default 0.001).", float)
+Momentum = _opt("SGD momentum (default 0).", float)
+Schedule = _opt("none (default), cosine, step or exponential.")
+Epochs = _opt("Most passes over the training data (default 1000; early stopping usually "
+              "ends sooner).", int)
+BatchSize = _opt("Mini-batch size; 0 = full batch; auto (default) = min(200, n).")
+Dropout = _opt("Dropout rate after each hidden layer (default 0).", float)
+L2 = _opt("L2 penalty on the weights (default 0).", float)
+L1 = _opt("L1 penalty on the weights (default 0).", float)
+TestSize = _opt("Fraction held out for testing (default 0.2).", float)
+ValidationSplit = _opt("Fraction of the training split held out for early stopping (default "
+                       "auto: 0.1 when that is 100 rows or more; 0: none).")
+ValidationFreq = _opt("Without a validation split: measure the test split every N epochs "
+                      "for the loss plot (default 0: only at the end).", int)
+EarlyStopping = _opt("Patience in epochs on the validation loss; the best weights are kept "
+                     "(default auto: 20 epochs or 500 steps, the longer; 0 = off).")
+Scale = _opt("auto (default: standard for tables, center for images), standard, minmax, "
+             "center or none.")
+MaxCategories = _opt("Most categories one-hot encoded per text column (default 50).", int)
+ImageSize = _opt("Image side in pixels (default 64).", int)
+Seed = _opt("Seed for the weights, shuffling and the split (default 0).", int)
+Dtype = _opt("float64 (default) or float32.")
+CheckpointEvery = _opt("Checkpoint every N epochs (default 0: at the end and on Ctrl-C).", int)
+Flag = Annotated[bool, typer.Option()]
 
 
-def _merged_options(ctx, given: dict, config: Path | None) -> dict:
-    """The options as given, with a TOML file's values for those left at their defaults."""
+def _train_options(ctx_values: dict, config: Path | None):
+    """``TrainOptions`` from the defaults, a TOML ``config`` and the options given (which
+    win), checked before any data is read."""
     import tomllib
 
-    if config is None:
-        return given
+    from glassnet.recipe import TrainOptions
+
+    base = TrainOptions()
+    if config is not None:
+        try:
+            values = tomllib.loads(config.read_text())
+        except FileNotFoundError:
+            raise CLIError(f"--config {_plain(config)}: no such file") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise CLIError(f"--config {_plain(config)} is not valid TOML: {exc}") from None
+        try:
+            base = TrainOptions.from_mapping(values)
+        except (ValueError, TypeError) as exc:
+            raise CLIError(f"--config {_plain(config)}: {exc}") from None
+    given = {k: v for k, v in ctx_values.items() if v is not None and v is not False}
     try:
-        values = tomllib.loads(config.read_text())
-    except FileNotFoundError:
-        raise CLIError(f"--config {_plain(config)}: no such file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise CLIError(f"--config {_plain(config)} is not valid TOML: {exc}") from None
-    unknown = sorted(set(values) - set(_OPTIONS))
-    if unknown:
-        raise CLIError(f"--config {_plain(config)}: unknown options {unknown}; valid options "
-                       f"are {sorted(_OPTIONS)}")
-    merged = dict(given)
-    for key, value in values.items():
-        kind = _OPTIONS[key]
-        if isinstance(value, bool) or not isinstance(value, (kind, int) if kind is float
-                                                     else kind):
-            raise CLIError(f"--config {_plain(config)}: {key} must be a {kind.__name__}, got "
-                           f"{value!r}")
-        source = ctx.get_parameter_source(key)
-        if source is None or source.name == "DEFAULT":
-            merged[key] = kind(value)
-    return merged
+        return TrainOptions.from_mapping(given, base)
+    except (ValueError, TypeError) as exc:
+        message = str(exc)
+        field = message.split(" ", 1)[0]
+        if field in given:                    # named as the user typed it: --learning-rate
+            message = "--" + field.replace("_", "-") + message[len(field):]
+        raise CLIError(message) from None
 
 
-def _toml(options: dict) -> str:
-    import json
-
+def _toml(options) -> str:
     lines = ["# glassnet train --config this-file repeats this run"]
-    for key in _OPTIONS:
-        value = options.get(key)
-        if value is not None:
-            lines.append(f"{key} = {json.dumps(value)}")
+    lines += [f"{key} = {json.dumps(value)}" for key, value in options.to_dict().items()]
     return "\n".join(lines) + "\n"
 
 
-def _check_options(o: dict) -> None:
-    """Every option, before any data is read."""
-    from glassnet import activations, optimizers
-    from glassnet.preprocessing import KINDS
+def _load(o, **overrides):
+    from glassnet import datasets
 
-    def need(ok, message):
-        if not ok:
-            raise CLIError(message)
-
-    need(o["epochs"] >= 1, f"--epochs must be at least 1; got {o['epochs']}")
-    need(o["learning_rate"] > 0, f"--learning-rate must be > 0; got {o['learning_rate']}")
-    need(0 <= o["momentum"] < 1, f"--momentum must be in [0, 1); got {o['momentum']}")
-    need(o["batch_size"] >= 0, f"--batch-size must be >= 0 (0: full batch); got "
-                               f"{o['batch_size']}")
-    need(0 <= o["dropout"] < 1, f"--dropout must be in [0, 1); got {o['dropout']}")
-    need(o["l2"] >= 0, f"--l2 must be >= 0; got {o['l2']}")
-    need(o["l1"] >= 0, f"--l1 must be >= 0; got {o['l1']}")
-    need(0 < o["test_size"] < 1, f"--test-size must be in (0, 1); got {o['test_size']}")
-    need(0 <= o["validation_split"] < 1, f"--validation-split must be in [0, 1); got "
-                                         f"{o['validation_split']}")
-    need(o["validation_freq"] >= 0, f"--validation-freq must be >= 0 (0: only at the end); "
-                                    f"got {o['validation_freq']}")
-    need(o["early_stopping"] >= 0, f"--early-stopping must be >= 0 epochs (0: off); got "
-                                   f"{o['early_stopping']}")
-    need(o["checkpoint_every"] >= 0, f"--checkpoint-every must be >= 0 (0: at the end); got "
-                                     f"{o['checkpoint_every']}")
-    need(o["image_size"] >= 1, f"--image-size must be a positive number of pixels; got "
-                               f"{o['image_size']}")
-    need(o["task"] in ("auto", "classification", "regression"),
-         f"--task must be auto, classification or regression; got {o['task']!r}")
-    need(o["scale"] in ("auto", *KINDS), f"--scale must be auto, {', '.join(KINDS)}; got "
-                                         f"{o['scale']!r}")
-    need(o["schedule"] in ("none", "cosine", "step", "exponential"),
-         f"--schedule must be none, cosine, step or exponential; got {o['schedule']!r}")
-    need(o["dtype"] in ("float32", "float64"), f"dtype must be float32 or float64; got "
-                                               f"{o['dtype']!r}")
-    _parse_layers(o["layers"])
-    activations.get(o["activation"])
-    optimizers.get(o["optimizer"], learning_rate=o["learning_rate"])
-
-
-def _run_folder(out: Path | None, name: str, overwrite: bool, resume: bool) -> Path:
-    """The folder a run writes into, made (and checked writable) before any work."""
-    import os
-
-    if resume:
-        if out is None or not (out / "checkpoint.safetensors").exists():
-            raise CLIError("--resume continues the run in --out FOLDER from its checkpoint; "
-                           f"{_plain(out) if out else 'no --out'} holds none")
-        return out
-    if out is None:
-        base = Path("runs") / "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-        out, k = base, 2
-        while out.exists():
-            out, k = base.with_name(f"{base.name}-{k}"), k + 1
-    elif out.exists() and not out.is_dir():
-        raise CLIError(f"--out {_plain(out)} is a file, not a folder")
-    elif out.exists() and any(out.iterdir()):
-        ours = [p for p in out.iterdir() if p.name in RUN_FILES]
-        if not overwrite:
-            raise CLIError(f"--out {_plain(out)} already holds a run ("
-                           f"{', '.join(sorted(p.name for p in ours)) or 'other files'}); pass "
-                           "--overwrite to replace it, --resume to continue it, or another "
-                           "--out")
-        for p in ours:        # only glassnet's own files: nothing else is touched
-            p.unlink()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CLIError(f"cannot make the run folder {_plain(out)}: {exc.strerror}") from None
-    if not os.access(out, os.W_OK):
-        raise CLIError(f"the run folder {_plain(out)} is not writable")
-    return out
+    args = {"label": o.label, "seed": o.seed, "test_size": o.test_size,
+            "image_size": (o.image_size, o.image_size), "task": o.task,
+            "drop_missing_labels": o.drop_missing_labels} | overrides
+    return datasets.load(o.data, **args)
 
 
 class _StopOnInterrupt:
@@ -232,192 +174,185 @@ class _StopOnInterrupt:
 
 
 @app.command()
-def train(
-    ctx: typer.Context,
-    data: Annotated[str, typer.Option(help="Built-in (moons, circles, spirals, xor, blobs) or a "
-                                      "path: .csv, .npz, cat/non-cat HDF5 folder, MNIST IDX "
-                                      "folder, folder of class sub-folders.")] = "moons",
-    label: Annotated[str, typer.Option(help="CSV label column: a name or an index (-1: the "
-                                       "last).")] = "-1",
-    task: Annotated[str, typer.Option(help="auto, classification or regression.")] = "auto",
-    layers: Annotated[str, typer.Option(help="Hidden layer sizes, e.g. 10,5.")] = "16,16",
-    activation: Annotated[str, typer.Option(help="Hidden activation.")] = "relu",
-    optimizer: Annotated[str, typer.Option(help="sgd, adam, adamw or rmsprop.")] = "adam",
-    learning_rate: Annotated[float, typer.Option(help="Learning rate.")] = 0.01,
-    momentum: Annotated[float, typer.Option(help="SGD momentum.")] = 0.0,
-    schedule: Annotated[str, typer.Option(help="none, cosine, step or exponential.")] = "none",
-    epochs: Annotated[int, typer.Option(help="Passes over the training data.")] = 500,
-    batch_size: Annotated[int, typer.Option(help="Mini-batch size; 0 = full batch.")] = 0,
-    dropout: Annotated[float, typer.Option(help="Dropout rate after each hidden layer.")] = 0.0,
-    l2: Annotated[float, typer.Option(help="L2 penalty on the weights.")] = 0.0,
-    l1: Annotated[float, typer.Option(help="L1 penalty on the weights.")] = 0.0,
-    test_size: Annotated[float, typer.Option(help="Fraction held out for testing.")] = 0.2,
-    validation_split: Annotated[float, typer.Option(help="Fraction of the training split "
-                                                    "held out for validation.")] = 0.0,
-    validation_freq: Annotated[int, typer.Option(
-        help="Measure the test split every N epochs for the loss plot; 0 = only at the end "
-             "(fastest: the exact fast engines run undisturbed).")] = 0,
-    early_stopping: Annotated[int, typer.Option(help="Patience in epochs on the validation "
-                                                "loss (needs --validation-split); 0 = off.")] = 0,
-    scale: Annotated[str, typer.Option(help="auto (standard for tables, none for images), "
-                                       "standard, minmax or none.")] = "auto",
-    image_size: Annotated[int, typer.Option(help="Image side in pixels.")] = 64,
-    seed: Annotated[int, typer.Option(help="Seed for the weights, shuffling and the "
-                                      "train/test split.")] = 0,
-    dtype: Annotated[str, typer.Option(help="float64 or float32.")] = "float64",
-    checkpoint_every: Annotated[int, typer.Option(help="Checkpoint every N epochs (0: at the "
-                                                  "end and on Ctrl-C).")] = 0,
-    config: Annotated[Path | None, typer.Option(help="A TOML file of these options.")] = None,
-    out: Annotated[Path | None, typer.Option(help="Run folder (default: a new runs/NAME-N).")]
-    = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the run in --out.")]
-    = False,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out from its "
-                                         "checkpoint.")] = False,
-    allow_poor: Annotated[bool, typer.Option("--allow-poor", help="Exit 0 even if the model "
-                                             "diverged or beats no baseline.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress output.")] = False,
-):
-    """Train a network; write the model, its history, config and plots into a run folder."""
+def train(data: Data = None, label: Label = None, task: Task = None, layers: Layers = None,
+          activation: Activation = None, optimizer: Optimizer = None,
+          learning_rate: LearningRate = None, momentum: Momentum = None,
+          schedule: Schedule = None, epochs: Epochs = None, batch_size: BatchSize = None,
+          dropout: Dropout = None, l2: L2 = None, l1: L1 = None, test_size: TestSize = None,
+          validation_split: ValidationSplit = None, validation_freq: ValidationFreq = None,
+          early_stopping: EarlyStopping = None, scale: Scale = None,
+          max_categories: MaxCategories = None, image_size: ImageSize = None,
+          seed: Seed = None, dtype: Dtype = None, checkpoint_every: CheckpointEvery = None,
+          drop_missing_labels: Annotated[bool, typer.Option(
+              "--drop-missing-labels", help="Leave out rows without a label (counted) instead "
+              "of refusing them.")] = False,
+          config: Annotated[Path | None, typer.Option(help="A TOML file of these options.")]
+          = None,
+          out: Annotated[Path | None, typer.Option(help="Run folder (default: a new "
+                                                   "runs/NAME-N).")] = None,
+          overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the run in "
+                                                  "--out.")] = False,
+          resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out "
+                                               "from its checkpoint.")] = False,
+          allow_poor: Annotated[bool, typer.Option("--allow-poor", help="Exit 0 even if the "
+                                                   "model diverged or beats no baseline.")]
+          = False,
+          quiet: Annotated[bool, typer.Option("--quiet", help="No progress output.")] = False):
+    """Train a network on raw data; write the model (with its preprocessing), its history,
+    metrics, config and plots into a run folder."""
+    from glassnet import datasets, runs
+    from glassnet.recipe.train import prepare
+
+    given = {k: v for k, v in locals().items() if k not in (
+        "config", "out", "overwrite", "resume", "allow_poor", "quiet", "datasets", "runs",
+        "prepare")}
+    if resume and out is not None and config is None and (out / "config.toml").exists():
+        config = out / "config.toml"          # a resumed run repeats its own options
+    o = _train_options(given, config)
+    name = o.data if o.data in datasets.BUILTINS else Path(o.data).stem
+    folder = runs.plan_folder(out, name, overwrite, resume)
+    ds = _load(o)
+    prepared = prepare(o, ds)
+    with runs.RunLock(folder, clear=overwrite and not resume) as lock:
+        if lock.note:
+            print(f"note: {lock.note}", file=sys.stderr)
+        result, seconds, interrupted = _fit(o, ds, prepared, folder, quiet)
+        metrics = _write_run(o, ds, prepared, result, seconds, folder)
+    _finish(result, metrics, folder, seconds, interrupted, allow_poor)
+
+
+def _fit(o, ds, prepared, folder: Path, quiet: bool):
     import time
+
+    model, console = prepared.model, _console()
+    net, target = model.network, model.target
+    what = "regression" if target.regression else f"{len(target.classes)} classes"
+    dropped = f" ({ds.dropped} rows without a label left out)" if ds.dropped else ""
+    console.print(f"glassnet {_plain(ds.name)}: {len(prepared.X_train)} train / "
+                  f"{len(prepared.X_test)} test samples{dropped}, {ds.n_features} features, "
+                  f"{what}; network {net.input_dim}-{'-'.join(map(str, o.layers))}"
+                  f"{'-' if o.layers else ''}{net.output_dim}, {net.n_params} parameters; "
+                  f"writing {_plain(folder)}/", soft_wrap=True)
+    if not model.preprocessor.is_identity:
+        console.print(f"preprocessing: {_plain(model.preprocessor.summary())}", soft_wrap=True)
+    interactive = sys.stdout.isatty() and not quiet
+    from glassnet.recipe.train import train as run
+
+    start = time.perf_counter()
+    with _StopOnInterrupt() as interrupt:
+        result = run(o, prepared, callbacks=[interrupt.callback()], progress=interactive,
+                     verbose=0 if interactive or quiet else max(1, o.epochs // 20),
+                     checkpoint=folder)
+    return result, time.perf_counter() - start, interrupt.requested
+
+
+def _metrics(model, ds) -> dict:
+    """Train and test metrics on the raw splits, the baseline they are compared with, and the
+    report lines."""
+    train = model.evaluate(ds.X_train, ds.named(ds.y_train))
+    test = model.evaluate(ds.X_test, ds.named(ds.y_test))
+    if model.target.regression:
+        return {"train_r2": train["r2"], "test_r2": test["r2"], "test_mae": test["mae"],
+                "test_loss": test["loss"], "baseline": "the mean (R^2 0)",
+                "baseline_beaten": bool(test["r2"] > 0),
+                "report": [f"train R^2: {train['r2']:.4f}",
+                           f"test R^2: {test['r2']:.4f}, MAE {test['mae']:.4g} (predicting "
+                           "the mean: R^2 0)"]}
+    acc, majority = test["accuracy"], test["majority"]
+    return {"train_accuracy": train["accuracy"], "test_accuracy": acc,
+            "test_loss": test["loss"], "majority_baseline": majority,
+            "baseline": "the most common class", "baseline_beaten": bool(acc > majority),
+            "report": [f"train accuracy: {train['accuracy']:.4f}",
+                       f"test accuracy: {acc:.4f} (test error {1 - acc:.2%}; the most common "
+                       f"class alone: {majority:.4f})"]}
+
+
+def _write_run(o, ds, prepared, result, seconds: float, folder: Path) -> dict:
+    """The model, history, config and metrics (each written atomically), and the plots."""
+    import glassnet as gn
+    from glassnet import datasets, runs
+    from glassnet.checkpoints import atomic_write_bytes
+
+    model, history = result.model, result.history
+    metrics = _metrics(model, ds)
+    source = ds.source if ds.source in datasets.BUILTINS else str(Path(ds.source).resolve())
+    options = {**o.to_dict(), "data": source}
+    meta = {"data": source, "data_sha256": runs.fingerprint(source), "label": ds.label_name,
+            "options": options, "optimizer": result.optimizer.get_config(),
+            **{k: v for k, v in metrics.items() if k != "report"},
+            "training_seconds": seconds, "glassnet_version": gn.__version__}
+    model.save(folder / "model.safetensors", meta)
+    record = {**{k: v for k, v in meta.items() if k not in ("optimizer",)},
+              "data_name": ds.name, "task": model.target.task, "layers": options["layers"],
+              "optimizer": o.optimizer, "learning_rate": o.learning_rate,
+              "epochs_run": len(history), "seconds": seconds, "dropped_rows": ds.dropped}
+    atomic_write_bytes(folder / "metrics.json", json.dumps(record, indent=1).encode())
+    atomic_write_bytes(folder / "history.json", json.dumps(history.to_dict(), indent=1).encode())
+    atomic_write_bytes(folder / "config.toml", _toml(o).encode())
+    _plots(ds, prepared, history, folder)
+    return metrics
+
+
+def _plots(ds, prepared, history, folder: Path) -> None:
+    from types import SimpleNamespace
 
     import numpy as np
 
-    import glassnet as gn
-    from glassnet import datasets, optimizers, schedules
-    from glassnet.preprocessing import Scaler
-
-    given = {k: v for k, v in locals().items() if k in _OPTIONS}
-    if resume and out is not None and config is None and (out / "config.toml").exists():
-        config = out / "config.toml"          # a resumed run repeats its own options
-    o = _merged_options(ctx, given, config)
-    _check_options(o)
-    name = Path(o["data"]).stem if o["data"] not in datasets.BUILTINS else o["data"]
-    out = _run_folder(out, name, overwrite, resume)
-
-    console = _console()
-    ds = datasets.load(o["data"], label=o["label"], seed=o["seed"], test_size=o["test_size"],
-                       image_size=(o["image_size"], o["image_size"]), task=o["task"])
-    regression = ds.task == "regression"
-    if regression and ds.image_shape is not None:
-        raise CLIError("--task regression needs a table of features with a numeric label")
-    if regression:
-        classes, y_train, y_test = None, ds.y_train.astype(float), ds.y_test.astype(float)
-    else:
-        classes, y_train, y_test = _encode_labels(ds)
-        if len(classes) < 2:
-            raise CLIError(f"the data has a single class ({_plain(classes[0])}); a classifier "
-                           "needs two")
-    kind = o["scale"] if o["scale"] != "auto" else \
-        ("none" if ds.image_shape is not None else "standard")
-    scaler = Scaler(kind).fit(ds.X_train)
-    X_train, X_test = scaler.transform(ds.X_train), scaler.transform(ds.X_test)
-
-    hidden = _parse_layers(o["layers"])
-    net_layers = []
-    for size in hidden:
-        net_layers.append(gn.Dense(size, o["activation"]))
-        if o["dropout"]:
-            net_layers.append(gn.Dropout(o["dropout"]))
-    if regression:
-        head = gn.Dense(1, "identity")
-    else:
-        head = gn.Dense(1, "sigmoid") if len(classes) == 2 else gn.Dense(len(classes), "softmax")
-    net = gn.Network(net_layers + [head], input_dim=ds.n_features, seed=o["seed"],
-                     dtype=o["dtype"])
-    rate = o["learning_rate"]
-    if o["schedule"] == "cosine":
-        rate = schedules.CosineDecay(rate, epochs=o["epochs"])
-    elif o["schedule"] == "step":
-        rate = schedules.StepDecay(rate, step_size=max(1, o["epochs"] // 3), gamma=0.1)
-    elif o["schedule"] == "exponential":
-        rate = schedules.ExponentialDecay(rate, gamma=0.01 ** (1 / o["epochs"]))
-    extra = {"momentum": o["momentum"]} if o["optimizer"] in ("sgd", "gd") else {}
-    if o["momentum"] and not extra:
-        raise CLIError("--momentum applies to --optimizer sgd")
-    opt = optimizers.get(o["optimizer"], learning_rate=rate, **extra)
-    what = "regression" if regression else f"{len(classes)} classes"
-    console.print(f"glassnet {_plain(ds.name)}: {len(X_train)} train / {len(X_test)} test "
-                  f"samples, {ds.n_features} features, {what}; network {ds.n_features}-"
-                  f"{'-'.join(map(str, hidden + [head.units]))}, {net.n_params} parameters; "
-                  f"writing {_plain(out)}/", soft_wrap=True)
-    interactive = sys.stdout.isatty() and not quiet
-    kwargs = {}
-    if o["validation_split"]:
-        kwargs["validation_split"] = o["validation_split"]
-    else:
-        kwargs["validation_data"] = (X_test, y_test)
-        kwargs["validation_freq"] = o["validation_freq"] or o["epochs"]
-    if o["early_stopping"]:
-        if not o["validation_split"]:
-            raise CLIError("--early-stopping watches the validation loss: add "
-                           "--validation-split (e.g. 0.1)")
-        kwargs["early_stopping"] = o["early_stopping"]
-    diverged = None
-    start = time.perf_counter()
-    with _StopOnInterrupt() as interrupt:
-        try:
-            history = net.fit(X_train, y_train, optimizer=opt, epochs=o["epochs"],
-                              batch_size=o["batch_size"] or None, l2=o["l2"], l1=o["l1"],
-                              progress=interactive,
-                              verbose=0 if interactive or quiet else max(1, o["epochs"] // 20),
-                              checkpoint=out, checkpoint_every=o["checkpoint_every"] or
-                              o["epochs"], callbacks=[interrupt.callback()], **kwargs)
-        except gn.DivergenceError as exc:
-            diverged, history = exc, net.history
-    seconds = time.perf_counter() - start
-
-    metrics = _metrics(net, X_train, y_train, X_test, y_test, regression)
-    metadata = {"data": ds.source, "label": ds.label_name, "task": ds.task,
-                "classes": classes, "feature_names": ds.feature_names,
-                "preprocessing": scaler.to_dict(),
-                "image_shape": list(ds.image_shape) if ds.image_shape else None,
-                "options": o, "optimizer": opt.get_config(), **metrics,
-                "training_seconds": seconds, "glassnet_version": gn.__version__}
     from glassnet import plotting
-    from glassnet.checkpoints import atomic_write_bytes
 
-    gn.save(net, out / "model.safetensors", metadata)
-    atomic_write_bytes(out / "history.json", json.dumps(history.to_dict(), indent=1).encode())
-    atomic_write_bytes(out / "config.toml", _toml(o).encode())
+    model = prepared.model
+    net, target = model.network, model.target
     if len(history):
-        plotting.save(plotting.loss_curve(history, title=f"{ds.name}: loss"), out / "loss.png")
-    if regression:
-        plotting.save(plotting.predicted_vs_true(net.predict(X_test), y_test,
-                                                 title=f"{ds.name}: test split"),
-                      out / "predicted_vs_true.png")
+        plotting.save(plotting.loss_curve(history, title=f"{ds.name}: loss"),
+                      folder / "loss.png")
+    if target.regression:
+        truth = prepared.y_test * target.scale + target.offset
+        plotting.save(plotting.predicted_vs_true(target.decode(net.predict_proba(
+            prepared.X_test)), truth, title=f"{ds.name}: test split"),
+            folder / "predicted_vs_true.png")
     elif ds.image_shape is not None:
-        wrong = np.flatnonzero(net.predict(X_test) != y_test)[:32]
+        wrong = np.flatnonzero(net.predict(prepared.X_test) != prepared.y_test)[:32]
         if len(wrong):
+            # The pictures as loaded (not centred), the network's outputs through the model.
+            outputs = SimpleNamespace(predict_proba=model.outputs)
             plotting.save(plotting.image_predictions(
-                net, X_test[wrong], y_test[wrong], image_shape=ds.image_shape,
-                class_names=classes, max_images=32, title=f"{ds.name}: misclassified test "
-                "images"), out / "misclassified.png")
-    elif ds.n_features == 2:
-        plotting.save(plotting.decision_boundary(net, np.vstack([X_train, X_test]),
-                                                 np.concatenate([y_train, y_test]),
-                                                 title=f"{ds.name}: decision boundary",
-                                                 class_names=classes),
-                      out / "decision_boundary.png")
+                outputs, ds.X_test[wrong], prepared.y_test[wrong], image_shape=ds.image_shape,
+                class_names=target.classes, max_images=32,
+                title=f"{ds.name}: misclassified test images"), folder / "misclassified.png")
+    elif net.input_dim == 2 and ds.n_features == 2:
+        plotting.save(plotting.decision_boundary(
+            net, np.vstack([prepared.X_train, prepared.X_test]),
+            np.concatenate([prepared.y_train, prepared.y_test]),
+            title=f"{ds.name}: decision boundary", class_names=target.classes),
+            folder / "decision_boundary.png")
+
+
+def _finish(result, metrics: dict, folder: Path, seconds: float, interrupted: bool,
+            allow_poor: bool) -> None:
+    """The report, and the exit status: 130 after Ctrl-C, 3 for a poor run."""
     import resource
 
+    from glassnet.runs import RUN_FILES
+
+    console, history = _console(), result.history
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     for line in metrics["report"]:
         console.print(line, soft_wrap=True)
-    written = ", ".join(sorted(_plain(p.name) for p in out.iterdir() if p.name in RUN_FILES))
+    written = ", ".join(sorted(_plain(p.name) for p in folder.iterdir() if p.name in RUN_FILES))
     console.print(f"trained {len(history)} epochs in {seconds:.2f} s, peak memory {peak:.0f} "
-                  f"MB; wrote {_plain(out)}/: {written}", soft_wrap=True)
-    if interrupt.requested:
+                  f"MB; wrote {_plain(folder)}/: {written}", soft_wrap=True)
+    if interrupted:
         last = history.epochs[-1] if len(history) else 0
         console.print(f"interrupted: stopped after epoch {last} and saved the model and a "
-                      f"checkpoint. Continue with: glassnet train --out {_plain(out)} --resume",
-                      soft_wrap=True)
+                      f"checkpoint. Continue with: glassnet train --out {_plain(folder)} "
+                      "--resume", soft_wrap=True)
         raise typer.Exit(130)
     problem = None
-    if diverged is not None:
-        problem = f"training diverged ({diverged}) The model saved is the last good one."
-    elif metrics["baseline_beaten"] is False:
-        problem = metrics["baseline_note"]
+    if result.diverged is not None:
+        problem = f"training diverged ({result.diverged}) The model saved is the last good one."
+    elif not metrics["baseline_beaten"]:
+        problem = ("the model is no better than predicting " + metrics["baseline"] +
+                   f" ({metrics['report'][-1]})")
     if problem:
         print(f"warning: {problem}" + ("" if allow_poor else " (exit status 3; --allow-poor "
                                        "accepts such a run)"), file=sys.stderr)
@@ -425,54 +360,49 @@ def train(
             raise typer.Exit(3)
 
 
-def _metrics(net, X_train, y_train, X_test, y_test, regression) -> dict:
-    """Train and test metrics, the baseline they are compared with, and report lines."""
+# ----------------------------------------------------------------------------- using a model
+def _load_model(path: Path):
+    """The ``recipe.Model`` in a model file, every part of its metadata checked."""
+    from glassnet.recipe import Model
+
+    try:
+        return Model.load(path)
+    except ValueError as exc:
+        if type(exc).__name__ == "ModelFileError":
+            raise
+        raise CLIError(f"{_plain(path)}: the model's metadata is damaged: {exc}") from None
+
+
+def _model_data(model, data: str | None, split: str, seed: int | None = None):
+    """The raw rows and labels a model file names (its data, split and seed), or ``data``."""
     import numpy as np
 
-    if regression:
-        from sklearn.metrics import mean_absolute_error, r2_score
+    from glassnet import runs
+    from glassnet.recipe import TrainOptions
 
-        p_train, p_test = net.predict(X_train), net.predict(X_test)
-        r2_train, r2_test = r2_score(y_train, p_train), r2_score(y_test, p_test)
-        mae = mean_absolute_error(y_test, p_test)
-        beaten = bool(r2_test > 0)
-        return {"train_r2": r2_train, "test_r2": r2_test, "test_mae": mae,
-                "baseline_beaten": beaten,
-                "baseline_note": f"the model is no better than predicting the mean (test R^2 "
-                                 f"{r2_test:.4f} <= 0)",
-                "report": [f"train R^2: {r2_train:.4f}",
-                           f"test R^2: {r2_test:.4f}, MAE {mae:.4g} (predicting the mean: "
-                           "R^2 0)"]}
-    train_acc = net.evaluate(X_train, y_train)["accuracy"]
-    test_acc = net.evaluate(X_test, y_test)["accuracy"]
-    majority = np.bincount(np.asarray(y_test, dtype=int)).max() / len(y_test)
-    beaten = bool(test_acc > majority)
-    return {"train_accuracy": train_acc, "test_accuracy": test_acc,
-            "majority_baseline": majority, "baseline_beaten": beaten,
-            "baseline_note": f"the model is no better than always predicting the most common "
-                             f"class (test accuracy {test_acc:.4f} <= {majority:.4f})",
-            "report": [f"train accuracy: {train_acc:.4f}",
-                       f"test accuracy: {test_acc:.4f} (test error {1 - test_acc:.2%}; the "
-                       f"most common class alone: {majority:.4f})"]}
-
-
-def _load_model(path: Path):
-    import glassnet as gn
-
-    net = gn.load(path)
-    return net, getattr(net, "metadata", {}) or {}
-
-
-def _scaler(meta):
-    from glassnet.preprocessing import Scaler
-
-    data = meta.get("preprocessing")
-    if data is None:
-        return None
+    meta = model.network.metadata or {}
+    stored = meta.get("options") or {}
+    source = data or meta.get("data")
+    if not source:
+        raise CLIError("the model file does not say what data it was trained on: pass --data")
+    if data is None and meta.get("data_sha256") and runs.fingerprint(source) not in (
+            None, meta["data_sha256"]):
+        print(f"warning: {_plain(source)} changed since the model was trained (its content "
+              "fingerprint differs)", file=sys.stderr)
+    known = {k: v for k, v in stored.items() if k in ("label", "seed", "test_size",
+                                                     "image_size", "drop_missing_labels")}
     try:
-        return Scaler.from_dict(data)
-    except ValueError as exc:
-        raise CLIError(f"the model file's preprocessing is damaged: {exc}") from None
+        o = TrainOptions.from_mapping({**known, "data": source, "task": model.target.task,
+                                       **({"seed": seed} if seed is not None else {})})
+    except (ValueError, TypeError) as exc:
+        raise CLIError(f"the model's stored options are damaged: {exc}") from None
+    image = model.image_shape
+    ds = _load(o, **({"image_size": image[:2]} if image else {}))
+    pick = {"test": (ds.X_test, ds.y_test), "train": (ds.X_train, ds.y_train),
+            "all": (np.concatenate([ds.X_train, ds.X_test]),
+                    np.concatenate([ds.y_train, ds.y_test]))}
+    X, y = pick[split]
+    return X, ds.named(y)
 
 
 @app.command()
@@ -484,141 +414,162 @@ def evaluate(
 ):
     """Metrics on the test split (the model's own data and split unless --data is given):
     loss, accuracy, confusion matrix and per-class precision / recall; or R^2, MAE, MSE."""
-    import numpy as np
-    from rich.table import Table
-
-    from glassnet import datasets
-
     if split not in ("test", "train", "all"):
         raise CLIError(f"--split must be test, train or all; got {split!r}")
-    net, meta = _load_model(model)
-    options = meta.get("options") or {}
-    source = data or meta.get("data")
-    if not source:
-        raise CLIError("the model file does not say what data it was trained on: pass --data")
-    ds = datasets.load(source, label=meta.get("label") or options.get("label", "-1"),
-                       seed=options.get("seed", 0), test_size=options.get("test_size", 0.2),
-                       image_size=tuple((meta.get("image_shape") or [64, 64])[:2]),
-                       task=meta.get("task", "classification"))
-    scaler = _scaler(meta)
-    prepare = scaler.transform if scaler is not None else (lambda X: X)
-    pick = {"test": (ds.X_test, ds.y_test), "train": (ds.X_train, ds.y_train),
-            "all": (np.vstack([ds.X_train, ds.X_test]),
-                    np.concatenate([ds.y_train, ds.y_test]))}
-    X, y = pick[split]
-    X = prepare(X)
+    m = _load_model(model)
+    X, y = _model_data(m, data, split)
     console = _console()
     console.print(f"{split} samples: {len(X)}")
-    if meta.get("task") == "regression":
-        from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
-
-        pred = net.predict(X)
-        y = y.astype(float)
-        console.print(f"R^2: {r2_score(y, pred):.4f}")
-        console.print(f"MAE: {mean_absolute_error(y, pred):.6g}")
-        console.print(f"MSE: {mean_squared_error(y, pred):.6g}")
+    result = m.evaluate(X, y)
+    if m.target.regression:
+        console.print(f"loss: {result['loss']:.6f} (on the scaled target)")
+        for key, name in (("r2", "R^2"), ("mae", "MAE"), ("mse", "MSE")):
+            console.print(f"{name}: {result[key]:.6g}" if key != "r2" else
+                          f"R^2: {result['r2']:.4f}")
         return
-    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
-
-    names = [str(c) for c in (ds.classes or np.unique(np.concatenate([ds.y_train,
-                                                                      ds.y_test])))]
-    labels_given = np.asarray(y)
-    if ds.classes and labels_given.dtype.kind in "iu":
-        labels_given = np.array(names)[labels_given]
-    classes = meta.get("classes") or names
-    index = {c: i for i, c in enumerate(classes)}
-    unknown = sorted({str(v) for v in labels_given} - set(index))
-    if unknown:
-        raise CLIError(f"the data has labels the model never saw: "
-                       f"{[_plain(u) for u in unknown[:5]]}; the model knows "
-                       f"{[_plain(c) for c in classes]}")
-    y_idx = np.array([index[str(v)] for v in labels_given])
-    result = net.evaluate(X, y_idx)
-    pred = net.predict(X)
     console.print(f"loss: {result['loss']:.6f}")
     console.print(f"accuracy: {result['accuracy']:.4f}")
+    _class_tables(console, m.target.classes, m.target.encode(y),
+                  m.network.predict(m.inputs(X)))
+
+
+def _class_tables(console, classes, y_idx, pred) -> None:
+    from rich.table import Table
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
     labels = list(range(len(classes)))
-    cm = confusion_matrix(y_idx, pred, labels=labels)
     table = Table(title="confusion matrix (rows: true, columns: predicted)")
     table.add_column("")
     for c in classes:
         table.add_column(_plain(c), justify="right")
-    for c, row in zip(classes, cm):
+    for c, row in zip(classes, confusion_matrix(y_idx, pred, labels=labels)):
         table.add_row(_plain(c), *map(str, row))
     console.print(table)
     p, r, f, s = precision_recall_fscore_support(y_idx, pred, labels=labels, zero_division=0)
-    t2 = Table(title="per class")
+    per_class = Table(title="per class")
     for col in ("class", "precision", "recall", "f1", "support"):
-        t2.add_column(col, justify="right")
+        per_class.add_column(col, justify="right")
     for i, c in enumerate(classes):
-        t2.add_row(_plain(c), f"{p[i]:.3f}", f"{r[i]:.3f}", f"{f[i]:.3f}", str(s[i]))
-    console.print(t2)
+        per_class.add_row(_plain(c), f"{p[i]:.3f}", f"{r[i]:.3f}", f"{f[i]:.3f}", str(s[i]))
+    console.print(per_class)
 
 
 @app.command()
 def predict(
     model: Annotated[Path, typer.Argument(help="A model.safetensors file.")],
     inputs: Annotated[list[Path], typer.Argument(help="Image files (image models) or one CSV "
-                                                 "of features (tabular models).")],
+                                                 "of raw rows (tabular models).")],
     output: Annotated[Path | None, typer.Option(help="CSV to write (tabular); default "
                                                 "stdout.")] = None,
 ):
-    """Predict the class (or value) of your own images, or of the rows of a CSV. The model
-    file knows its columns and preprocessing: nothing needs repeating."""
+    """Predict the class (or value) of your own images, or of the rows of a raw CSV: the
+    model's columns in any order, the label column optional, text and missing cells and
+    categories it never saw included. The model file knows its preprocessing."""
+    import csv
+    import io
+
     import numpy as np
 
-    from glassnet import datasets, tabular
-
-    net, meta = _load_model(model)
-    classes = meta.get("classes") or [str(i) for i in range(max(net.output_dim, 2))]
-    shape = meta.get("image_shape")
-    scaler = _scaler(meta)
-    prepare = scaler.transform if scaler is not None else (lambda X: X)
-    if shape:
-        for path in inputs:
-            x = prepare(datasets.load_image(path, (shape[0], shape[1]), channels=shape[2]))
-            p = net.predict_proba(x)[0]
-            k = int(np.argmax(p)) if len(p) > 1 else int(p[0] > 0.5)
-            conf = p[k] if len(p) > 1 else (p[0] if k == 1 else 1 - p[0])
-            print(f"{_plain(path)}: {_plain(classes[k])} (probability {conf:.3f})")
+    m = _load_model(model)
+    if m.image_shape:
+        _predict_images(m, inputs)
         return
     if len(inputs) != 1:
-        raise CLIError("a tabular model predicts from one CSV file of feature columns")
-    names = meta.get("feature_names")
-    if names:
-        table = tabular.read_csv(inputs[0], label=None, feature_names=names)
+        raise CLIError("a tabular model predicts from one CSV file of its columns")
+    X = _read_rows(m, inputs[0])
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    if m.target.regression:
+        writer.writerow(["prediction"])
+        writer.writerows([f"{v:.8g}"] for v in m.predict(X))
     else:
-        # Built-in data has no column names: the file's columns in order, optionally followed
-        # by a label column.
-        try:
-            table = tabular.read_csv(inputs[0], label=None)
-        except ValueError:
-            table = tabular.read_csv(inputs[0], label="-1")
-        if table.X.shape[1] == net.input_dim + 1 and table.labels is None:
-            table = tabular.read_csv(inputs[0], label="-1")
-    if table.X.shape[1] != net.input_dim:
-        raise CLIError(f"{_plain(inputs[0])} has {table.X.shape[1]} feature columns; the model "
-                       f"takes {net.input_dim}")
-    X = prepare(table.X)
-    if meta.get("task") == "regression":
-        pred = net.predict(X)
-        lines = ["prediction"] + [f"{v:.8g}" for v in pred]
-    else:
-        proba = net.predict_proba(X)
-        if proba.shape[1] == 1:
-            proba = np.hstack([1 - proba, proba])
-        pred = proba.argmax(1)
-        lines = ["prediction," + ",".join(f"p_{c}" for c in classes)]
-        lines += [f"{classes[k]}," + ",".join(f"{v:.6f}" for v in row)
-                  for k, row in zip(pred, proba)]
-    text = "\n".join(lines) + "\n"
+        proba = m.predict_proba(X)
+        writer.writerow(["prediction"] + [f"p_{c}" for c in m.target.classes])
+        names = np.asarray(m.target.classes, dtype=object)[proba.argmax(axis=1)]
+        writer.writerows([name, *(f"{v:.6f}" for v in row)] for name, row in zip(names, proba))
     if output is None:
-        sys.stdout.write(text)
-    else:
-        from glassnet.checkpoints import atomic_write_bytes
+        sys.stdout.write(buffer.getvalue())
+        return
+    from glassnet.checkpoints import atomic_write_bytes
 
-        atomic_write_bytes(output, text.encode())
-        print(f"wrote {len(pred)} predictions to {_plain(output)}")
+    atomic_write_bytes(output, buffer.getvalue().encode())
+    print(f"wrote {len(X)} predictions to {_plain(output)}")
+
+
+def _read_rows(m, path: Path):
+    """A CSV's raw rows in the model's column order: by header name, or (no header) in
+    order, optionally followed by a label column."""
+    from glassnet import tabular
+
+    names = m.preprocessor.names
+    default = names == [f"x{j}" for j in range(len(names))]
+    if not default:
+        return tabular.read_csv(path, label=None, feature_names=names).X
+    table = tabular.read_csv(path, label=None)
+    if table.X.shape[1] == len(names) + 1:
+        table = tabular.read_csv(path, label="-1")
+    if table.X.shape[1] != len(names):
+        raise CLIError(f"{_plain(path)} has {table.X.shape[1]} feature columns; the model "
+                       f"takes {len(names)}")
+    return table.X
+
+
+def _predict_images(m, inputs) -> None:
+    import numpy as np
+
+    from glassnet import datasets
+
+    h, w, channels = m.image_shape
+    for path in inputs:
+        x = datasets.load_image(path, (h, w), channels=channels)
+        p = m.predict_proba(x)[0]
+        k = int(np.argmax(p))
+        print(f"{_plain(path)}: {_plain(m.target.classes[k])} (probability {p[k]:.3f})")
+
+
+@app.command()
+def explain(
+    model: Annotated[Path, typer.Argument(help="A model.safetensors file.")],
+    data: Annotated[str | None, typer.Option(help="Data as for train (default: the model's "
+                                             "own).")] = None,
+    samples: Annotated[int, typer.Option(help="Rows of each array to show.")] = 3,
+    batch: Annotated[int, typer.Option(help="Rows of the test split to explain.")] = 32,
+    seed: Annotated[int | None, typer.Option(help="Seed of the split (default: the "
+                                             "model's).")] = None,
+):
+    """Your model on a real batch, step by step: every equation with its shapes and numbers,
+    forward and backward, on the rows as the network sees them (after the model's
+    preprocessing), and statistics per layer."""
+    if batch < 1:
+        raise CLIError(f"--batch must be a positive number of rows; got {batch}")
+    m = _load_model(model)
+    X, y = _model_data(m, data, "test", seed)
+    X, y = X[:batch], y[:batch]
+    console = _console()
+    names = m.preprocessor.input_names
+    if not m.preprocessor.is_identity or len(names) <= 20:
+        shown = ", ".join(_plain(n) for n in names[:20]) + (" ..." if len(names) > 20 else "")
+        console.print(f"X's {len(names)} columns, from the raw columns "
+                      f"({_plain(m.preprocessor.summary())}): {shown}", soft_wrap=True)
+    console.print(m.network.explain(m.inputs(X), m.target.encode(y), samples=samples))
+
+
+@app.command()
+def export(
+    model: Annotated[Path, typer.Argument(help="A model.safetensors file.")],
+    output: Annotated[Path, typer.Argument(help="The .onnx file to write.")],
+    dtype: Annotated[str | None, typer.Option(help="float32 or float64 (default: the "
+                                              "model's).")] = None,
+    opset: Annotated[int, typer.Option(help="ONNX opset (13 to 21).")] = 17,
+):
+    """Export a model to ONNX with its preprocessing: one input per raw column (numbers, or
+    strings for text columns), predictions out, for onnxruntime and every ONNX runtime."""
+    from glassnet.export import export_onnx
+
+    m = _load_model(model)
+    path = export_onnx(m, output, dtype=dtype, opset=opset)
+    print(f"wrote {_plain(path)} (opset {opset}; {len(m.preprocessor.names)} inputs, one per "
+          "raw column)")
 
 
 @app.command()
@@ -712,19 +663,15 @@ def tune(
                                              "models and the plots.")] = None,
 ):
     """Sweep hyperparameters with Optuna on Dask workers; save the best model and plots."""
-    import contextlib
     import tomllib
-    import warnings
 
     try:
         import optuna
-        from distributed import Client, LocalCluster, as_completed
     except ImportError:
         raise CLIError("glassnet tune needs Optuna and Dask: pip install 'glassnet[tune]'") \
             from None
     from glassnet import datasets
     from glassnet import tune as sweep
-    from glassnet.checkpoints import atomic_write_bytes
 
     if trials < 1 or epochs < 1 or workers < 1:
         raise CLIError("--trials, --epochs and --workers must be at least 1")
@@ -739,9 +686,8 @@ def tune(
         (out / "trials").mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CLIError(f"cannot make {_plain(out)}: {exc.strerror}") from None
-    storage = storage or out / "journal.log"
     # Workers of a --scheduler may run in another folder: they get absolute paths.
-    out, storage = out.resolve(), storage.resolve()
+    out, storage = out.resolve(), (storage or out / "journal.log").resolve()
     if data not in datasets.BUILTINS:
         data = str(Path(data).resolve())
     # This process only reads the study: each trial samples and prunes where it runs
@@ -750,42 +696,61 @@ def tune(
                                 direction="minimize", load_if_exists=True)
     finished = [t for t in study.trials if t.state.is_finished()]
     remaining = trials - len(finished)
-    console = _console()
-    console.print(f"study {study_name!r} in {_plain(storage)}: {len(finished)} trials done, "
-                  f"{max(remaining, 0)} to run", soft_wrap=True)
+    _console().print(f"study {study_name!r} in {_plain(storage)}: {len(finished)} trials done, "
+                     f"{max(remaining, 0)} to run", soft_wrap=True)
     if remaining > 0:
-        cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1,
-                                                      processes=True, dashboard_address=None)
-        client = Client(scheduler or cluster)
         args = (str(storage), study_name, data, label, epochs, seed, str(out), chosen)
-        submitted = 0
-        try:
-            pool = as_completed()
-            while submitted < min(remaining, workers):
+        _run_trials(args, remaining, workers, scheduler, storage)
+    _tune_report(optuna.load_study(study_name=study_name, storage=sweep.journal(storage)), out)
+
+
+def _run_trials(args: tuple, remaining: int, workers: int, scheduler, storage: Path) -> None:
+    """``remaining`` trials on Dask, ``workers`` at a time."""
+    from distributed import Client, LocalCluster, as_completed
+
+    from glassnet import tune as sweep
+
+    cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1,
+                                                  processes=True, dashboard_address=None)
+    client = Client(scheduler or cluster)
+    submitted = 0
+    try:
+        pool = as_completed()
+        while submitted < min(remaining, workers):
+            pool.add(client.submit(sweep.run_trial, *args, pure=False))
+            submitted += 1
+        for future in pool:
+            future.result()
+            if submitted < remaining:
                 pool.add(client.submit(sweep.run_trial, *args, pure=False))
                 submitted += 1
-            for future in pool:
-                future.result()
-                if submitted < remaining:
-                    pool.add(client.submit(sweep.run_trial, *args, pure=False))
-                    submitted += 1
-        except KeyboardInterrupt:
-            console.print(f"interrupted: the study is kept in {_plain(storage)}; run the same "
-                          "command again to resume it", soft_wrap=True)
-            raise typer.Exit(130) from None
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
-    study = optuna.load_study(study_name=study_name, storage=sweep.journal(storage))
+    except KeyboardInterrupt:
+        _console().print(f"interrupted: the study is kept in {_plain(storage)}; run the same "
+                         "command again to resume it", soft_wrap=True)
+        raise typer.Exit(130) from None
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _tune_report(study, out: Path) -> None:
+    """The best trials, the best model copied to OUT/model.safetensors, and the plots."""
+    import contextlib
+    import warnings
+
+    from rich.table import Table
+
+    from glassnet import tune as sweep
+    from glassnet.checkpoints import atomic_write_bytes
+
+    console = _console()
     best = sweep.best_trials(study)
     states = [t.state.name for t in study.trials]
     console.print(f"{len(states)} trials: {states.count('COMPLETE')} complete, "
                   f"{states.count('PRUNED')} pruned, {states.count('FAIL')} failed")
     if not best:
         raise CLIError("no trial completed; widen the search space or add --epochs")
-    from rich.table import Table
-
     table = Table(title="best trials (validation loss)")
     for column in ("trial", "val_loss", "hyperparameters"):
         table.add_column(column)
@@ -809,52 +774,6 @@ def tune(
                 plotting.save(draw(study).figure, out / name)
     console.print(f"best model (trial {best[0].number}): {_plain(out / 'model.safetensors')}",
                   soft_wrap=True)
-
-
-@app.command()
-def explain(
-    model: Annotated[Path, typer.Argument(help="A model.safetensors file.")],
-    data: Annotated[str, typer.Option(help="Data as for train.")] = "moons",
-    samples: Annotated[int, typer.Option(help="Rows of each array to show.")] = 3,
-    batch: Annotated[int, typer.Option(help="Rows of the test split to explain.")] = 32,
-    label: Annotated[str, typer.Option(help="CSV label column.")] = "-1",
-    seed: Annotated[int, typer.Option(help="Seed of the split, as in train.")] = 0,
-):
-    """Your model on a real batch, step by step: every equation with its shapes and numbers,
-    forward and backward, and statistics per layer."""
-    import numpy as np
-
-    from glassnet import datasets
-
-    if batch < 1:
-        raise CLIError(f"--batch must be a positive number of rows; got {batch}")
-    net, meta = _load_model(model)
-    ds = datasets.load(data, label=label, seed=seed)
-    names, _, y_test = _encode_labels(ds)
-    classes = meta.get("classes") or names
-    index = {c: i for i, c in enumerate(classes)}
-    X, y = ds.X_test[:batch], y_test[:batch]
-    if net.loss.is_classification and all(names[k] in index for k in np.unique(y)):
-        y = np.array([index[names[k]] for k in y])
-    else:
-        y = None
-    _console().print(net.explain(X, y, samples=samples))
-
-
-@app.command()
-def export(
-    model: Annotated[Path, typer.Argument(help="A model.safetensors file.")],
-    output: Annotated[Path, typer.Argument(help="The .onnx file to write.")],
-    dtype: Annotated[str | None, typer.Option(help="float32 or float64 (default: the "
-                                              "model's).")] = None,
-    opset: Annotated[int, typer.Option(help="ONNX opset (13 or newer).")] = 17,
-):
-    """Export a model to ONNX, for onnxruntime and every runtime that reads ONNX."""
-    from glassnet.export import export_onnx
-
-    net, _ = _load_model(model)
-    path = export_onnx(net, output, dtype=dtype, opset=opset)
-    print(f"wrote {_plain(path)} (opset {opset}; inputs X [N, {net.input_dim}])")
 
 
 @app.command()
@@ -885,13 +804,16 @@ def playground(
     serve(host, port, open_browser=not no_browser)
 
 
+
+
 @app.command()
 def info(model: Annotated[Path, typer.Argument(help="A model.safetensors file.")]):
-    """Architecture, parameters per layer, dtype and training metadata of a model file."""
+    """A model file's summary: architecture and parameters per layer, its data, task,
+    preprocessing, options and metrics."""
     from rich.table import Table
 
-    net, meta = _load_model(model)
-    console = _console()
+    m = _load_model(model)
+    net, meta, console = m.network, m.network.metadata or {}, _console()
     table = Table(title=f"{_plain(model)}: input {net.input_dim} features, loss {net.loss.name}, "
                         f"dtype {net.dtype.name}")
     for col in ("#", "layer", "output", "parameters"):
@@ -900,8 +822,64 @@ def info(model: Annotated[Path, typer.Argument(help="A model.safetensors file.")
         table.add_row(str(i), row["layer"], str(row["output"]), f"{row['params']:,}")
     table.add_row("", "total", "", f"{net.n_params:,}")
     console.print(table)
-    for key, value in meta.items():
-        console.print(f"{_plain(key)}: {_plain(value)}")
+    target = m.target
+    lines = [("task", f"{target.task}: " + (
+        f"{len(target.classes)} classes {', '.join(map(str, target.classes[:10]))}"
+        + (" ..." if len(target.classes) > 10 else "") if not target.regression else
+        f"target standardised (mean {target.offset:.4g}, standard deviation {target.scale:.4g})"
+    )), ("data", meta.get("data")), ("label", meta.get("label")),
+        ("preprocessing", m.preprocessor.summary()),
+        ("image shape", m.image_shape and "x".join(map(str, m.image_shape)))]
+    options = meta.get("options")
+    if isinstance(options, dict):
+        lines.append(("options", ", ".join(f"{k}={v}" for k, v in options.items()
+                                           if k not in ("data", "label"))))
+    for key in ("test_accuracy", "majority_baseline", "test_r2", "test_mae", "train_accuracy",
+                "train_r2", "training_seconds", "glassnet_version"):
+        if key in meta:
+            value = meta[key]
+            lines.append((key.replace("_", " "), f"{value:.4f}" if isinstance(value, float)
+                          else value))
+    if meta.get("baseline_beaten") is False:
+        lines.append(("warning", f"the model is no better than {meta.get('baseline')}"))
+    shown = {"data", "label", "options", "task", "classes", "target", "preprocessing",
+             "feature_names", "image_shape", "optimizer", "data_sha256", "baseline",
+             "baseline_beaten", "test_loss"} | {key for key, _ in lines}
+    for key, value in meta.items():          # anything else a file carries, in brief
+        if key.replace("_", " ") not in shown and key not in shown:
+            text = json.dumps(value) if not isinstance(value, str) else value
+            lines.append((key, text if len(text) <= 120 else text[:117] + "..."))
+    for key, value in lines:
+        if value is not None:
+            console.print(f"{key}: {_plain(value)}", soft_wrap=True)
+
+
+@app.command()
+def runs(
+    folder: Annotated[Path, typer.Argument(help="A folder of runs (or one run).")] =
+    Path("runs"),
+    sort: Annotated[str | None, typer.Option(help="Sort by a metric, best first: "
+                                             "test_accuracy, test_r2, seconds, ...")] = None,
+):
+    """The runs in a folder side by side: data, options and metrics from each metrics.json."""
+    from rich.table import Table
+
+    from glassnet import runs as run_folders
+
+    if not folder.is_dir():
+        raise CLIError(f"{_plain(folder)} is not a folder of runs")
+    rows = run_folders.table(folder, sort)
+    if not rows:
+        raise CLIError(f"no runs with a metrics.json under {_plain(folder)}")
+    table = Table(title=f"runs in {_plain(folder)}")
+    for heading in rows[0]:
+        table.add_column(heading, justify="left" if heading in ("run", "data", "task",
+                                                                "layers", "optimizer")
+                         else "right")
+    for row in rows:
+        table.add_row(*("-" if v is None else f"{v:.4g}" if isinstance(v, float)
+                        else _plain(v) for v in row.values()))
+    _console(width=140).print(table)
 
 
 def _version(value: bool):

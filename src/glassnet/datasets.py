@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import csv
 import gzip
+import math
 import os
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from .recipe.targets import detect_task
 
 __all__ = ["Dataset", "moons", "circles", "spirals", "xor", "blobs", "BUILTINS", "load",
            "load_csv", "load_npz", "load_catvnoncat", "load_idx", "load_mnist",
@@ -41,10 +44,23 @@ class Dataset:
     feature_names: list | None = None
     label_name: str | None = None
     source: str = ""
+    #: rows left out for a missing label (``drop_missing_labels``)
+    dropped: int = 0
 
     @property
     def n_features(self) -> int:
         return self.X_train.shape[1]
+
+    def named(self, y) -> np.ndarray:
+        """Labels as a model compares them: the class indices some loaders give (image
+        folders, the cat and MNIST files) become their class names; others stay as they are."""
+        y = np.asarray(y)
+        # Indices lie in 0..len(classes)-1; labels that are the values themselves (classes =
+        # their distinct values) reach that range only when they are 0..k-1, the same thing.
+        if self.task == "classification" and self.classes and y.dtype.kind in "iu" and \
+                len(y) and y.min() >= 0 and y.max() < len(self.classes):
+            return np.asarray(self.classes, dtype=object)[y]
+        return y
 
 
 # ----------------------------------------------------------------------------- toy problems
@@ -94,12 +110,15 @@ def blobs(n_samples: int = 400, centers: int = 3, random_state: int | None = 0):
 BUILTINS = {"moons": moons, "circles": circles, "spirals": spirals, "xor": xor, "blobs": blobs}
 
 
-def _split(name, X, y, test_size=0.2, random_state=0, **kwargs) -> Dataset:
+def _split(name, X, y, test_size=0.2, random_state=0, stratify_by=None, **kwargs) -> Dataset:
+    """A seeded train/test split, stratified on the classes (``stratify_by``: the labels as
+    the model will compare them) when every class has two samples."""
     from sklearn.model_selection import train_test_split
 
-    counts = np.unique(y, return_counts=True)[1] if y.ndim == 1 and \
+    by = y if stratify_by is None else stratify_by
+    counts = np.unique(by, return_counts=True)[1] if by.ndim == 1 and \
         kwargs.get("task", "classification") == "classification" else None
-    stratify = y if counts is not None and counts.min() >= 2 else None
+    stratify = by if counts is not None and counts.min() >= 2 else None
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=test_size, random_state=random_state, stratify=stratify)
     return Dataset(name, X_train, y_train, X_test, y_test, **kwargs)
@@ -157,6 +176,40 @@ def load_csv(path, label: str | int = -1) -> tuple[np.ndarray, np.ndarray, list[
     names = [h for j, h in enumerate(header) if j != col] if header else \
         [f"x{j}" for j in range(X.shape[1])]
     return X, y, names
+
+
+def _load_table(path: Path, label, seed, test_size, task, drop_missing_labels) -> Dataset:
+    """A CSV's raw cells, its labels checked, split."""
+    from . import tabular
+    from .recipe.targets import Target, check_labels
+
+    table = tabular.read_csv(path, label)
+    tabular.check_cells(table)
+    keep = check_labels(table.labels, table.line_of, drop=drop_missing_labels)
+    X, labels = table.X[keep], table.labels[keep]
+    if not len(labels):
+        raise ValueError(f"{str(path)!r}: no row has a label")
+    kind = detect_task(labels) if task == "auto" else task
+    stratify_by, classes = None, []
+    if kind == "classification":
+        target = Target(kind).fit(labels)
+        stratify_by, classes = target.encode(labels), target.classes
+    else:
+        rows = np.flatnonzero(keep)
+        for i, cell in enumerate(labels):
+            try:
+                ok = math.isfinite(float(cell))
+            except ValueError:
+                ok = False
+            if not ok:
+                raise ValueError(f"{str(path)!r} line {table.line_of(rows[i])}, label "
+                                 f"{table.label_name}: {cell!r} is not a number; a regression "
+                                 "needs a numeric label in every row (or --task "
+                                 "classification)")
+    return _split(path.stem, X, labels, test_size=test_size, random_state=seed,
+                  stratify_by=stratify_by, classes=classes, task=kind,
+                  feature_names=table.feature_names, label_name=table.label_name,
+                  source=str(path), dropped=int((~keep).sum()))
 
 
 def load_npz(path) -> tuple[np.ndarray, np.ndarray]:
@@ -276,15 +329,19 @@ def load_image_folder(folder, size: tuple[int, int] = (64, 64), seed: int = 0,
 
 
 def load(spec: str | os.PathLike, label: str | int = -1, seed: int = 0, test_size: float = 0.2,
-         image_size: tuple[int, int] = (64, 64), task: str = "auto") -> Dataset:
+         image_size: tuple[int, int] = (64, 64), task: str = "auto",
+         drop_missing_labels: bool = False) -> Dataset:
     """A built-in name (moons, circles, spirals, xor, blobs) or a path: a CSV file, a ``.npz``,
     the cat/non-cat HDF5 folder, an MNIST IDX folder, or a folder of class sub-folders.
 
     ``seed`` draws the train/test split (``test_size`` of the samples, stratified for
     classification); ``task`` ``"auto"`` follows a table's label (``tabular.detect_task``).
     The cat and MNIST files come with their own split.
+
+    A CSV's features stay raw cells (text; ``X_train`` is an object array): the model's
+    preprocessing turns them into numbers. A missing label is an error naming its line, or,
+    with ``drop_missing_labels``, the row is left out (``Dataset.dropped`` counts them).
     """
-    from . import tabular
 
     text = str(spec)
     if text in BUILTINS:
@@ -304,19 +361,10 @@ def load(spec: str | os.PathLike, label: str | int = -1, seed: int = 0, test_siz
             return ds
         return load_image_folder(path, image_size, seed=seed, test_size=test_size)
     if path.suffix.lower() in (".csv", ".tsv", ".txt"):
-        table = tabular.read_csv(path, label)
-        kind = tabular.detect_task(table.labels) if task == "auto" else task
-        if kind == "regression":
-            y, classes = table.numeric_labels(), []
-        else:
-            y = table.labels
-            classes = [str(c) for c in np.unique(y)]
-        return _split(path.stem, table.X, y, test_size=test_size, random_state=seed,
-                      classes=classes, task=kind, feature_names=table.feature_names,
-                      label_name=table.label_name, source=str(path))
+        return _load_table(path, label, seed, test_size, task, drop_missing_labels)
     if path.suffix.lower() == ".npz":
         X, y = load_npz(path)
-        kind = tabular.detect_task(np.asarray(y)) if task == "auto" else task
+        kind = detect_task(np.asarray(y)) if task == "auto" else task
         return _split(path.stem, X, y.astype(np.float64) if kind == "regression" else y,
                       test_size=test_size, random_state=seed, task=kind,
                       classes=[] if kind == "regression" else [str(c) for c in np.unique(y)],

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .recipe.options import CONSTRAINTS
+
 __all__ = ["DEFAULT_SPACE", "check_space", "suggest", "journal", "pruner", "load_data",
            "run_trial", "best_trials"]
 
@@ -60,6 +62,8 @@ def check_space(space: dict) -> dict:
                                  f"log = true); got {value}")
         else:
             raise ValueError(f"{key}: give a list of choices or a table {{low, high, log}}")
+        for choice in (value if isinstance(value, list) else [value["low"], value["high"]]):
+            CONSTRAINTS[key].check(key, choice)   # the recipe's rule for that option
     return {**{k: v for k, v in DEFAULT_SPACE.items() if k not in space}, **space}
 
 
@@ -111,22 +115,12 @@ def run_trial(storage_path: str, study_name: str, data: str, label: str, epochs:
     import optuna
 
     from .callbacks import Callback
-    from .io import save
-    from .layers import Dense, Dropout
-    from .network import Network
-    from .optimizers import get as get_optimizer
-    from .preprocessing import Scaler
+    from .recipe import TrainOptions, build_optimizer
+    from .recipe.train import prepare
 
     # The data first: a trial asked for and never told would stay "running" in the journal.
     ds = load_data(data, label, seed)
-    from sklearn.model_selection import train_test_split
-
-    classes = sorted({str(c) for c in np.concatenate([ds.y_train, ds.y_test])})
-    y = np.searchsorted(np.array(classes), ds.y_train.astype(str))
-    X_train, X_val, y_train, y_val = train_test_split(ds.X_train, y, test_size=0.25,
-                                                      random_state=seed, stratify=y)
-    scaler = Scaler("none" if ds.image_shape is not None else "standard").fit(X_train)
-    X_train, X_val = scaler.transform(X_train), scaler.transform(X_val)
+    split = _validation_split(ds, seed)
     # The pruner and the sampler are not kept in the journal: each process gives its own.
     study = optuna.load_study(study_name=study_name, storage=journal(storage_path),
                               pruner=pruner())
@@ -149,24 +143,22 @@ def run_trial(storage_path: str, study_name: str, data: str, label: str, epochs:
 
     try:
         p = suggest(trial, space)
-        layers = []
-        for units in (int(u) for u in str(p["layers"]).split(",") if u.strip()):
-            layers.append(Dense(units, p["activation"]))
-            if p["dropout"]:
-                layers.append(Dropout(p["dropout"]))
-        head = Dense(1, "sigmoid") if len(classes) == 2 else Dense(len(classes), "softmax")
-        net = Network(layers + [head], input_dim=ds.n_features, seed=seed + trial.number)
-        history = net.fit(X_train, y_train,
-                          optimizer=get_optimizer(p["optimizer"],
-                                                  learning_rate=p["learning_rate"]),
-                          epochs=epochs, batch_size=int(p["batch_size"]) or None, l2=p["l2"],
-                          validation_data=(X_val, y_val), callbacks=[Report()])
+        options = TrainOptions.from_mapping({
+            **p, "data": data, "label": label, "seed": seed + trial.number, "epochs": epochs,
+            "validation_split": 0.0, "early_stopping": 0})
+        # Trained on 3/4 of the training split, scored on the other quarter (never the test
+        # split: that would choose on the rows that judge the choice).
+        prepared = prepare(options, split)
+        net = prepared.model.network
+        history = net.fit(prepared.X_train, prepared.y_train,
+                          optimizer=build_optimizer(options.optimizer, options.learning_rate),
+                          epochs=epochs, batch_size=options.batch_for(len(prepared.X_train)),
+                          l2=options.l2, validation_data=(prepared.X_test, prepared.y_test),
+                          callbacks=[Report()])
         value = float(min(history["val_loss"]))
-        save(net, Path(out) / "trials" / f"trial-{trial.number}.safetensors",
-             {"data": ds.source, "label": ds.label_name, "task": "classification",
-              "classes": classes, "feature_names": ds.feature_names,
-              "preprocessing": scaler.to_dict(), "image_shape": None, "hyperparameters": p,
-              "val_loss": value, "trial": trial.number})
+        prepared.model.save(Path(out) / "trials" / f"trial-{trial.number}.safetensors",
+                            {"data": ds.source, "label": ds.label_name, "hyperparameters": p,
+                             "val_loss": value, "trial": trial.number})
     except optuna.TrialPruned:
         study.tell(trial, state=optuna.trial.TrialState.PRUNED)
         return trial.number
@@ -178,6 +170,22 @@ def run_trial(storage_path: str, study_name: str, data: str, label: str, epochs:
         raise
     study.tell(trial, value)
     return trial.number
+
+
+def _validation_split(ds, seed: int):
+    """``ds`` with its training rows split 3:1 (stratified) into training and validation."""
+    import dataclasses
+
+    from sklearn.model_selection import train_test_split
+
+    from .recipe import Target
+
+    target = Target("classification").fit(np.concatenate([ds.named(ds.y_train),
+                                                          ds.named(ds.y_test)]))
+    X_train, X_val, y_train, y_val = train_test_split(
+        ds.X_train, ds.y_train, test_size=0.25, random_state=seed,
+        stratify=target.encode(ds.named(ds.y_train)))
+    return dataclasses.replace(ds, X_train=X_train, y_train=y_train, X_test=X_val, y_test=y_val)
 
 
 def best_trials(study, k: int = 5):

@@ -25,14 +25,14 @@ import json
 import math
 import os
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
 __all__ = ["export_onnx", "to_onnx"]
 
-#: the oldest opset whose Softmax works along one axis (13) and the default
-MIN_OPSET, DEFAULT_OPSET = 13, 17
+#: the oldest opset whose Softmax works along one axis (13), the default, and the newest that
+#: onnxruntime 1.18 (the oldest glassnet tests with) reads
+MIN_OPSET, DEFAULT_OPSET, MAX_OPSET = 13, 17, 21
 
 
 def export_onnx(model, path: str | os.PathLike, *, dtype=None, opset: int = DEFAULT_OPSET,
@@ -58,39 +58,54 @@ def to_onnx(model, *, dtype=None, opset: int = DEFAULT_OPSET, feature_names=None
         raise ImportError("ONNX export needs the onnx package: pip install 'glassnet[onnx]'") \
             from None
     from .._checks import check_dtype, check_int
+    from ..network import Network
+    from ..recipe import Model
     from ..version import VERSION
 
     opset = check_int(opset, "opset", low=MIN_OPSET)
-    scalers, estimator = _split_pipeline(model)
-    net, kind, classes = _describe(estimator)
-    stored = (getattr(net, "metadata", None) or {}).get("preprocessing")
-    if stored and stored.get("kind", "none") != "none":
-        # The scaling a model trained by `glassnet train` keeps in its file: (X - offset) / scale.
-        from ..preprocessing import Scaler
-
-        scaler = Scaler.from_dict(stored)
-        scalers.append(SimpleNamespace(mean_=scaler.offset, scale_=scaler.scale))
+    if opset > MAX_OPSET:
+        raise ValueError(f"opset must be at most {MAX_OPSET} (the newest onnxruntime reads); "
+                         f"got {opset}")
+    if isinstance(model, Network) and (getattr(model, "metadata", None) or {}).get(
+            "preprocessing") is not None:
+        model = Model.from_network(model)   # a model file's network: its whole recipe
+    if isinstance(model, Model):
+        net, kind, classes, recipe = model.network, "recipe", None, model
+        scalers, estimator = [], model.network
+    else:
+        recipe = None
+        scalers, estimator = _split_pipeline(model)
+        net, kind, classes = _describe(estimator)
     if not net.built:
         raise ValueError("cannot export a network that is not built: fit it first")
     dtype = net.dtype if dtype is None else check_dtype(dtype)
     builder = _Graph(dtype)
-    x = "X"
+    if recipe is not None:
+        inputs, x = builder.recipe_inputs(recipe.preprocessor)
+    else:
+        inputs = [onnx.helper.make_tensor_value_info("X", builder.elem, ["N", net.input_dim])]
+        x = "X"
     for scaler in scalers:
         x = builder.scaler(x, scaler)
     for i, layer in enumerate(net.layers):
         if hasattr(layer, "W"):              # Dense; Dropout is the identity at inference
             x = builder.dense(x, layer, i)
-    outputs = builder.outputs(x, kind, classes, net.output_dim)
+    if recipe is not None:
+        outputs = builder.recipe_outputs(x, recipe.target)
+        kind = "regressor" if recipe.target.regression else "classifier"
+        classes = recipe.target.classes
+    else:
+        outputs = builder.outputs(x, kind, classes, net.output_dim)
 
-    elem = builder.elem
-    graph = onnx.helper.make_graph(
-        builder.nodes, "glassnet",
-        [onnx.helper.make_tensor_value_info("X", elem, ["N", net.input_dim])],
-        outputs, builder.initializers)
+    graph = onnx.helper.make_graph(builder.nodes, "glassnet", inputs, outputs,
+                                   builder.initializers)
+    imports = [onnx.helper.make_opsetid("", opset)]
+    if builder.uses_ml:
+        imports.append(onnx.helper.make_opsetid("ai.onnx.ml", 2))
     proto = onnx.helper.make_model(graph, producer_name="glassnet", producer_version=VERSION,
-                                   opset_imports=[onnx.helper.make_opsetid("", opset)],
-                                   ir_version=_ir_version(opset))
+                                   opset_imports=imports, ir_version=_ir_version(opset))
     names = feature_names if feature_names is not None else \
+        recipe.preprocessor.names if recipe is not None else \
         getattr(estimator, "feature_names_in_", None)
     if names is None and scalers:
         names = getattr(scalers[0], "feature_names_in_", None)
@@ -170,6 +185,7 @@ class _Graph:
         self.onnx, self.dtype = onnx, np.dtype(dtype)
         self.elem = onnx.helper.np_dtype_to_tensor_dtype(self.dtype)
         self.nodes, self.initializers, self._count = [], [], 0
+        self.uses_ml = False          # the ai.onnx.ml domain (LabelEncoder), for text columns
 
     def name(self, stem):
         self._count += 1
@@ -181,10 +197,82 @@ class _Graph:
         self.initializers.append(self.onnx.numpy_helper.from_array(array, name))
         return name
 
-    def node(self, op, inputs, stem=None, output=None, **attrs):
+    def node(self, op, inputs, stem=None, output=None, domain=None, **attrs):
         output = output or self.name(stem or op.lower())
-        self.nodes.append(self.onnx.helper.make_node(op, inputs, [output], **attrs))
+        self.nodes.append(self.onnx.helper.make_node(op, inputs, [output], domain=domain,
+                                                     **attrs))
         return output
+
+    # -------------------------------------------------------------- the recipe
+    def recipe_inputs(self, pre):
+        """The raw columns in: one input ``X [N, n_columns]`` when every column is numeric,
+        else one input per column named by it (``[N, 1]``; strings for text columns). The
+        preprocessing as ``columns.Preprocessor`` computes it: a NaN is imputed with the
+        median (and flagged where the column has an indicator), numbers scaled, text one-hot
+        encoded with the unknown input last. Returns ``(inputs, x)``, ``x [N, n_inputs]``."""
+        helper, columns = self.onnx.helper, pre.columns
+        if all(c["kind"] == "numeric" for c in columns):
+            inputs = [helper.make_tensor_value_info("X", self.elem, ["N", len(columns)])]
+            return inputs, self._numeric(["X"], columns)
+        inputs, pieces = [], []
+        for c in columns:
+            text = c["kind"] == "categorical"
+            inputs.append(helper.make_tensor_value_info(
+                c["name"], self.onnx.TensorProto.STRING if text else self.elem, ["N", 1]))
+            pieces.append(self._onehot(c["name"], c["categories"]) if text
+                          else self._numeric([c["name"]], [c]))
+        return inputs, self.node("Concat", pieces, "inputs", axis=1)
+
+    def _numeric(self, x, columns):
+        """``(x - offset) / scale`` after NaN -> median, each indicator after its value."""
+        x = x[0]
+        missing = self.node("IsNaN", [x])
+        filled = self.node("Where", [missing, self.const([c["median"] for c in columns],
+                                                         "median"), x])
+        values = self.node("Div", [self.node("Sub", [filled, self.const(
+            [c["offset"] for c in columns], "offset")]), self.const(
+            [c["scale"] for c in columns], "scale")], "scaled")
+        flagged = [j for j, c in enumerate(columns) if c["indicator"]]
+        if not flagged:
+            return values
+        flags = self.node("Gather", [self.node("Cast", [missing], to=self.elem),
+                                     self.const(flagged, "flagged", np.int64)], axis=1)
+        # [values | indicators] reordered so each indicator follows its value.
+        order, k = [], len(columns)
+        for j in range(len(columns)):
+            order.append(j)
+            if j in flagged:
+                order.append(k + flagged.index(j))
+        both = self.node("Concat", [values, flags], axis=1)
+        return self.node("Gather", [both, self.const(order, "order", np.int64)], axis=1)
+
+    def _onehot(self, x, categories):
+        """A text column ``[N, 1]`` as ``[N, len(categories) + 1]``: a 1 at its category, or
+        in the last (unknown) input for a category never seen, a rare one, or a missing
+        cell (missing tokens are never categories)."""
+        self.uses_ml = True
+        index = self.node("LabelEncoder", [x], domain="ai.onnx.ml",
+                          keys_strings=list(categories) or ["\x00"],
+                          values_int64s=list(range(len(categories))) or [-1],
+                          default_int64=-1)
+        # -1 (unknown) -> the last position; Equal against 0..K gives the one-hot row.
+        known = self.node("Greater", [index, self.const(-1, "minus_one", np.int64)])
+        position = self.node("Where", [known, index, self.const(len(categories), "unknown",
+                                                                np.int64)])
+        hot = self.node("Equal", [position, self.const(
+            np.arange(len(categories) + 1)[None, :], "positions", np.int64)])
+        return self.node("Cast", [hot], "onehot", to=self.elem)
+
+    def recipe_outputs(self, p, target):
+        """``label`` (class names) and ``probabilities``, or ``variable`` un-scaled."""
+        helper, elem = self.onnx.helper, self.elem
+        if target.regression:
+            scaled = self.node("Mul", [p, self.const(target.scale, "target_scale")])
+            self.node("Add", [scaled, self.const(target.offset, "target_offset")],
+                      output="variable")
+            return [helper.make_tensor_value_info("variable", elem, ["N", 1])]
+        return self.outputs(p, "classifier", list(target.classes), len(target.classes)
+                            if len(target.classes) > 2 else 1)
 
     # -------------------------------------------------------------- layers
     def scaler(self, x, scaler):
