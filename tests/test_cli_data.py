@@ -232,8 +232,8 @@ def test_a_config_file_sets_the_options_and_is_written_back(tmp_path):
 def test_ctrl_c_saves_the_run_and_it_resumes(tmp_path):
     out = tmp_path / "run"
     process = subprocess.Popen([sys.executable, "-m", "glassnet", "train", "--epochs",
-                                "1000000", "--batch-size", "8", "--early-stopping", "0", "--out", str(out),
-                                "--quiet"],
+                                "1000000", "--batch-size", "8", "--early-stopping", "0",
+                                "--out", str(out), "--quiet"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert "writing" in process.stdout.readline()          # training has started
     time.sleep(1.5)

@@ -459,7 +459,7 @@ def test_the_downloaded_model_loads_and_predicts_as_the_page_shows(client, tmp_p
     np.testing.assert_allclose(probabilities[:, -1], net.predict_proba(X)[:, -1], rtol=1e-4,
                                atol=1e-6)
     script = client.get("/api/train.py")
-    assert "epochs=1" in script.text and "gn.Network" in script.text
+    assert "epochs=1" in script.text and "recipe.build_network" in script.text
 
 
 def test_frames_stream_as_server_sent_events(client):

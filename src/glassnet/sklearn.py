@@ -39,11 +39,10 @@ from . import engines
 from ._checks import is_ready, warn_user
 from .callbacks import Callback
 from .errors import DivergenceError
-from .layers import Dense, Dropout
 from .lbfgs import minimize_lbfgs
 from .losses import class_indices
-from .network import Network
 from .optimizers import SGD, Adam, AdamW, RMSprop
+from .recipe import build_network, output_layer
 from .schedules import Schedule
 from .training import fit
 
@@ -303,18 +302,13 @@ class _BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
     def _make_network(self, n_features, n_outputs, head, dtype, loss=None):
         self._fitted_architecture = self._architecture(dtype)
         sizes, acts = self._hidden()
-        layers = []
-        for size, act in zip(sizes, acts):
-            layers.append(Dense(size, act))
-            if self.dropout:
-                layers.append(Dropout(self.dropout))
-        layers.append(Dense(n_outputs, head))
         seed = self.random_state
         if isinstance(seed, Integral):
             seed = int(seed)
         self.n_layers_ = len(sizes) + 2
         self.out_activation_ = "logistic" if head == "sigmoid" else head
-        return Network(layers, input_dim=n_features, seed=seed, dtype=dtype, loss=loss)
+        return build_network(sizes, acts, (n_outputs, head), input_dim=n_features,
+                             dropout=self.dropout, seed=seed, dtype=dtype, loss=loss)
 
     def _batch_size(self, n_samples):
         if self.batch_size is None:
@@ -612,10 +606,8 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
         return index.astype(np.float64)[:, None] if len(self.classes_) <= 2 else index
 
     def _head(self):
-        if self._multilabel:
-            return len(self.classes_), "sigmoid"
-        k = len(self.classes_)
-        return (1, "sigmoid") if k <= 2 else (k, "softmax")
+        return output_layer("classification", len(self.classes_), len(self.classes_),
+                            multilabel=self._multilabel)
 
     def _validation_score(self, net, X, y, sample_weight):
         """Accuracy on the validation split, as scikit-learn scores a classifier (NaN when the
@@ -766,10 +758,10 @@ class NeuralNetRegressor(RegressorMixin, _BaseNeuralNet):
                              f"{targets.min()}")
         self._stratify = False
         sample_weight = self._weights(sample_weight, X, None)
-        head, loss = ("exp", "poisson") if self.loss == "poisson" else \
-            ("identity", "half_squared_error")
+        n_out, head = output_layer("regression", n_outputs=targets.shape[1], loss=self.loss)
+        loss = "poisson" if self.loss == "poisson" else "half_squared_error"
         return self._fit_network(X, targets, sample_weight, targets, incremental,
-                                 targets.shape[1], head, loss=loss, fresh=first)
+                                 n_out, head, loss=loss, fresh=first)
 
     def predict(self, X):
         """Predictions, shape ``(n_samples,)`` or ``(n_samples, n_outputs)``."""

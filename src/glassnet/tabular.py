@@ -78,7 +78,8 @@ def _read_rows(path: Path):
             fh.seek(0)
             delimiter = _sniff(sample)
             reader = csv.reader(fh, delimiter=delimiter)
-            rows = [row for row in reader if any(cell.strip() for cell in row)]
+            # A blank line is no row; a line of empty cells (",,,") is a row of missing values.
+            rows = [row for row in reader if len(row) > 1 or (row and row[0].strip())]
     except UnicodeDecodeError:
         raise ValueError(f"{str(path)!r} is not a UTF-8 text file; save it as CSV (UTF-8)") \
             from None

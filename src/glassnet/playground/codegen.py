@@ -9,15 +9,9 @@ __all__ = ["training_script"]
 
 
 def _optimizer(s: Settings) -> str:
-    rate = repr(s.learning_rate)
-    if s.schedule == "cosine":
-        rate = f"gn.schedules.CosineDecay({s.learning_rate!r}, {DECAY_EPOCHS})"
-    elif s.schedule == "step":
-        rate = f"gn.schedules.StepDecay({s.learning_rate!r}, {DECAY_EPOCHS}, 0.1)"
-    if s.optimizer == "adam":
-        return f"gn.Adam({rate})"
-    momentum = ", momentum=0.9" if s.optimizer == "momentum" else ""
-    return f"gn.SGD({rate}{momentum})"
+    return (f"recipe.build_optimizer({s.optimizer!r}, {s.learning_rate!r}, schedule="
+            f"{s.schedule!r},\n                                   epochs={DECAY_EPOCHS}, "
+            f"step_size={DECAY_EPOCHS})")
 
 
 def training_script(settings: Settings, epochs: int) -> str:
@@ -34,17 +28,7 @@ def training_script(settings: Settings, epochs: int) -> str:
                 f"seed={s.data_seed})\n"
                 f"plane = data.split(X, y, {s.train_percent}, {s.data_seed}, "
                 f"{s.task!r})")
-    layers = []
-    for i, units in enumerate(s.hidden):
-        layers.append(f"gn.Dense({units}, {s.activation_of(i)!r})")
-        if s.dropout:
-            layers.append(f"gn.Dropout({s.dropout!r})")
-    if s.task == "regression":
-        layers.append("gn.Dense(1, 'identity')")
-    elif s.head == "softmax":
-        layers.append("gn.Dense(plane.n_classes, 'softmax')")
-    else:
-        layers.append("gn.Dense(1, 'sigmoid')")
+    activations = [s.activation_of(i) for i in range(len(s.hidden))]
     rate = s.reg_rate if s.regularization != "none" else 0.0
     penalty = f", {s.regularization}={rate!r}" if rate else ""
     batch = s.batch_size or None
@@ -56,6 +40,7 @@ Data set {s.dataset!r}, features {list(s.features)}, hidden layers {list(s.hidde
 import numpy as np
 
 import glassnet as gn
+from glassnet import recipe
 from glassnet.playground import data
 
 {data}
@@ -63,10 +48,12 @@ features = {list(s.features)!r}
 X_train = data.features(plane.X_train, features)
 X_test = data.features(plane.X_test, features)
 
-net = gn.Network([
-    {(", " + chr(10) + "    ").join(layers)},
-], input_dim=len(features), seed={s.seed})
-history = net.fit(X_train, plane.y_train, {_optimizer(s)}, epochs={epochs},
+# The output layer and loss follow the task, as in every glassnet front door.
+output = recipe.output_layer(plane.task, plane.n_classes, head={s.head!r})
+net = recipe.build_network({list(s.hidden)!r}, {activations!r}, output,
+                           input_dim=len(features), dropout={s.dropout!r}, seed={s.seed})
+optimizer = {_optimizer(s)}
+history = net.fit(X_train, plane.y_train, optimizer, epochs={epochs},
                   batch_size={batch!r}{penalty})
 print("train", net.evaluate(X_train, plane.y_train))
 print("test ", net.evaluate(X_test, plane.y_test))

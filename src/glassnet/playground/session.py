@@ -25,13 +25,11 @@ import time
 
 import numpy as np
 
-from .. import schedules
+from .. import recipe
 from ..callbacks import Callback
 from ..errors import DivergenceError
 from ..explain import explain
-from ..layers import Dense, Dropout
 from ..network import Network
-from ..optimizers import SGD, Adam
 from . import data
 from .settings import Settings
 
@@ -60,32 +58,19 @@ def make_data(settings: Settings) -> data.PlaneData:
 
 def build_network(settings: Settings, plane: data.PlaneData) -> Network:
     """The network the settings describe, its weights drawn from ``settings.seed``."""
-    layers = []
-    for i, units in enumerate(settings.hidden):
-        layers.append(Dense(units, settings.activation_of(i)))
-        if settings.dropout:
-            layers.append(Dropout(settings.dropout))
-    if plane.task == "regression":
-        layers.append(Dense(1, "identity"))
-    elif settings.head == "softmax":
-        layers.append(Dense(plane.n_classes, "softmax"))
-    else:
-        if plane.n_classes > 2:
-            raise ValueError(f"this data has {plane.n_classes} classes: a sigmoid head "
-                             "separates two; choose the softmax head")
-        layers.append(Dense(1, "sigmoid"))
-    return Network(layers, input_dim=len(settings.features), seed=settings.seed)
+    output = recipe.output_layer(plane.task, plane.n_classes, head=settings.head)
+    return recipe.build_network(
+        settings.hidden, [settings.activation_of(i) for i in range(len(settings.hidden))],
+        output, input_dim=len(settings.features), dropout=settings.dropout,
+        seed=settings.seed)
 
 
 def build_optimizer(settings: Settings):
-    rate = settings.learning_rate
-    if settings.schedule == "cosine":
-        rate = schedules.CosineDecay(rate, DECAY_EPOCHS)
-    elif settings.schedule == "step":
-        rate = schedules.StepDecay(rate, DECAY_EPOCHS, 0.1)
-    if settings.optimizer == "adam":
-        return Adam(rate)
-    return SGD(rate, momentum=0.9 if settings.optimizer == "momentum" else 0.0)
+    """The page's optimizer: ``momentum`` is SGD with momentum 0.9; schedules decay over
+    ``DECAY_EPOCHS`` (cosine) or tenfold every ``DECAY_EPOCHS`` (step)."""
+    return recipe.build_optimizer(settings.optimizer, settings.learning_rate,
+                                  schedule=settings.schedule, epochs=DECAY_EPOCHS,
+                                  step_size=DECAY_EPOCHS)
 
 
 def fit_arguments(settings: Settings) -> dict:

@@ -153,11 +153,15 @@ class Preprocessor:
     def _fit_numeric_block(self, X: np.ndarray, names: list[str]) -> list[dict]:
         missing = np.isnan(X)
         any_missing = missing.any(axis=0)
+        # Every column keeps its median: a cell may be missing at predict time in a column that
+        # had none in training (it is imputed then, without an indicator).
         median = np.zeros(X.shape[1])
+        present = ~missing.all(axis=0)
         if any_missing.any():
-            present = ~missing.all(axis=0)
             median[present] = np.nanmedian(X[:, present], axis=0)
             X = np.where(missing, median, X)
+        else:
+            median = np.median(X, axis=0).astype(np.float64)
         if self.scale == "standard":     # float64 sums, whatever X's dtype (float32 pixels)
             offset, spread = X.mean(axis=0, dtype=np.float64), X.std(axis=0, dtype=np.float64)
         elif self.scale == "minmax":

@@ -25,13 +25,16 @@ TASKS = ("classification", "regression")
 
 
 def output_layer(task: str, n_classes: int = 0, n_outputs: int = 1,
-                 multilabel: bool = False, loss: str = "squared_error") -> tuple[int, str]:
+                 multilabel: bool = False, loss: str = "squared_error",
+                 head: str | None = None) -> tuple[int, str]:
     """``(units, activation)`` of the output layer; the loss follows the activation
     (``losses.default_for``): sigmoid -> binary cross-entropy, softmax -> categorical, identity
     -> MSE, exp -> Poisson.
 
     ``n_classes``: classification's classes (one class trains a sigmoid that learns to say it);
-    ``n_outputs``: regression's targets, or multi-label's labels.
+    ``n_outputs``: regression's targets, or multi-label's labels. ``head``: ``"softmax"`` asks
+    for a softmax even over two classes (the playground lets a learner compare the two);
+    ``"sigmoid"`` over more than two classes is an error.
     """
     if task == "regression":
         return n_outputs, "exp" if loss == "poisson" else "identity"
@@ -39,6 +42,11 @@ def output_layer(task: str, n_classes: int = 0, n_outputs: int = 1,
         raise ValueError(f"task must be one of {TASKS}; got {task!r}")
     if multilabel:
         return n_outputs, "sigmoid"
+    if head == "softmax":
+        return max(n_classes, 2), "softmax"
+    if head == "sigmoid" and n_classes > 2:
+        raise ValueError(f"this data has {n_classes} classes: a sigmoid head separates two; "
+                         "choose the softmax head")
     return (1, "sigmoid") if n_classes <= 2 else (n_classes, "softmax")
 
 
