@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 OUT ?= runs/demo
 
 .PHONY: demo test lint playground bench bench-mnist bench-sklearn bench-dask bench-playground \
-	bench-optimizers bench-inference bench-estimators bench-smoke fuzz clean
+	bench-optimizers bench-inference bench-estimators bench-tables bench-smoke fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,9 @@ bench-inference: $(STAMP)
 
 bench-estimators: $(STAMP)
 	$(BIN)/python bench/estimators.py --out bench/estimators.md
+
+bench-tables: $(STAMP)
+	$(BIN)/python bench/tables.py --out bench/tables.md
 
 bench-playground: $(STAMP)
 	$(BIN)/python bench/playground.py --out bench/playground.md

@@ -17,7 +17,7 @@ from glassnet.tutorials import TutorialDraw
 parser = argparse.ArgumentParser()
 parser.add_argument("--data", type=Path, required=True, help="folder with the two .h5 files")
 parser.add_argument("--image", type=Path, help="an image of your own to classify")
-parser.add_argument("--out", type=Path, default=Path("runs/cats"))
+parser.add_argument("--out", type=Path, default=Path("runs/example-cats"))
 args = parser.parse_args()
 
 data = datasets.load_catvnoncat(args.data)      # pixels / 255, rows of 12288

@@ -2,7 +2,7 @@
 randn initial weights after np.random.seed(4), lr 0.01, 25000 full-batch iterations. The cost
 printed every 1000 iterations matches the tutorial's to 15 digits.
 
-    python examples/circles.py [--out runs/circles]
+    python examples/circles.py [--out runs/example-circles]
 """
 
 import argparse
@@ -15,7 +15,7 @@ import glassnet as gn
 from glassnet import plotting
 
 parser = argparse.ArgumentParser()
-parser.add_argument("--out", type=Path, default=Path("runs/circles"))
+parser.add_argument("--out", type=Path, default=Path("runs/example-circles"))
 args = parser.parse_args()
 
 X, y = make_circles(n_samples=1000, noise=.05, random_state=4)   # np.random.seed(4)

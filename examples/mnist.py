@@ -5,7 +5,7 @@ Trains (1) the 784-800-10 cross-entropy network of Simard et al. 2003 (published
 1.25-1.35 %), and prints each one's test error, training time and peak memory; writes the loss
 curves and a grid of misclassified digits.
 
-    python examples/mnist.py --data ../shared/data/mnist [--out runs/mnist] [--quick]
+    python examples/mnist.py --data ../shared/data/mnist [--out runs/example-mnist] [--quick]
 """
 
 import argparse
@@ -21,7 +21,7 @@ from glassnet import datasets, plotting, schedules
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--data", type=Path, required=True, help="folder with the 4 IDX .gz files")
-parser.add_argument("--out", type=Path, default=Path("runs/mnist"))
+parser.add_argument("--out", type=Path, default=Path("runs/example-mnist"))
 parser.add_argument("--quick", action="store_true", help="a few epochs on 10k samples")
 parser.add_argument("--only", choices=["800", "dropout"], default=None)
 args = parser.parse_args()

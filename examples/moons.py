@@ -1,7 +1,7 @@
 """Tutorial 000 with glassnet: a 2-5-1 network (ReLU, sigmoid) on two-moons, trained by
 full-batch gradient descent, lr 0.003, 20000 epochs; then the loss curve and the boundary.
 
-    python examples/moons.py [--out runs/moons]
+    python examples/moons.py [--out runs/example-moons]
 """
 
 import argparse
@@ -16,7 +16,7 @@ from glassnet import plotting
 from glassnet.tutorials import TutorialDraw
 
 parser = argparse.ArgumentParser()
-parser.add_argument("--out", type=Path, default=Path("runs/moons"))
+parser.add_argument("--out", type=Path, default=Path("runs/example-moons"))
 args = parser.parse_args()
 
 X, y = make_moons(300, noise=0.20, random_state=0)

@@ -63,13 +63,13 @@ Data = _opt("Built-in (moons, circles, spirals, xor, blobs) or a path: .csv, .np
             "HDF5 folder, MNIST IDX folder, folder of class sub-folders. Default moons.")
 Label = _opt("CSV label column: a name or an index (-1, the default: the last).")
 Task = _opt("auto (default), classification or regression.")
-Layers = _opt("Hidden layer sizes, e.g. 10,5 (default 16,16).")
+Layers = _opt("Hidden layer sizes, e.g. 10,5 (default 100).")
 Activation = _opt("Hidden activation (default relu).")
 Optimizer = _opt("adam (default), sgd, adamw or rmsprop.")
 LearningRate = _opt("Learning rate (default 0.001).", float)
 Momentum = _opt("SGD momentum (default 0).", float)
 Schedule = _opt("none (default), cosine, step or exponential.")
-Epochs = _opt("Most passes over the training data (default 1000; early stopping usually "
+Epochs = _opt("Most passes over the training data (default 300; early stopping usually "
               "ends sooner).", int)
 BatchSize = _opt("Mini-batch size; 0 = full batch; auto (default) = min(200, n).")
 Dropout = _opt("Dropout rate after each hidden layer (default 0).", float)
@@ -81,7 +81,8 @@ ValidationSplit = _opt("Fraction of the training split held out for early stoppi
 ValidationFreq = _opt("Without a validation split: measure the test split every N epochs "
                       "for the loss plot (default 0: only at the end).", int)
 EarlyStopping = _opt("Patience in epochs on the validation loss; the best weights are kept "
-                     "(default auto: 20 epochs or 500 steps, the longer; 0 = off).")
+                     "(default auto: 20 epochs or 500 steps, the longer; without a validation "
+                     "split, scikit-learn's rule on the training loss; 0 = off).")
 Scale = _opt("auto (default: standard for tables, center for images), standard, minmax, "
              "center or none.")
 MaxCategories = _opt("Most categories one-hot encoded per text column (default 50).", int)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..callbacks import EarlyStopping
 from ..errors import DivergenceError
 from .build import build_network, build_optimizer
 from .columns import Preprocessor
@@ -15,6 +16,10 @@ from .options import TrainOptions
 from .targets import Target
 
 __all__ = ["prepare", "train", "Prepared", "Result"]
+
+#: without a validation split, training stops when its loss has not improved by TRAINING_TOL
+#: for TRAINING_PATIENCE epochs (scikit-learn's MLP: tol, n_iter_no_change)
+TRAINING_PATIENCE, TRAINING_TOL = 10, 1e-4
 
 
 @dataclass
@@ -91,6 +96,13 @@ def train(options: TrainOptions, data: Prepared, *, callbacks=(), progress: bool
     else:
         kwargs["validation_data"] = (data.X_test, data.y_test)
         kwargs["validation_freq"] = options.validation_freq or options.epochs
+        if options.early_stopping == "auto":
+            # scikit-learn's rule (tol=1e-4, n_iter_no_change=10) on the training loss. Its
+            # regression loss is half the squared error, glassnet's MSE the whole: 2 tol here.
+            tol = TRAINING_TOL * (2 if data.model.target.regression else 1)
+            kwargs["early_stopping"] = EarlyStopping(TRAINING_PATIENCE, min_delta=tol,
+                                                     monitor="loss",
+                                                     restore_best_weights=False)
     diverged = None
     try:
         history = net.fit(data.X_train, data.y_train, optimizer=optimizer,
