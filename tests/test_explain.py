@@ -189,8 +189,8 @@ def test_summary_prints_a_keras_style_table(capsys):
 
 def test_the_command_explains_a_saved_model(tmp_path):
     run = subprocess.run([sys.executable, "-m", "glassnet", "train", "--epochs", "20",
-                          "--out", str(tmp_path), "--quiet"], capture_output=True, text=True,
-                         timeout=300)
+                          "--layers", "16,16", "--out", str(tmp_path), "--quiet"],
+                         capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     result = subprocess.run([sys.executable, "-m", "glassnet", "explain",
                              str(tmp_path / "model.safetensors"), "--batch", "5"],

@@ -145,9 +145,12 @@ def test_split_keeps_every_point_once_and_a_user_table_is_relabelled():
     assert len(plane.X_train) == 60 and len(plane.X_test) == 140
     together = np.vstack([plane.X_train, plane.X_test])
     assert sorted(map(tuple, together)) == sorted(map(tuple, X))
-    rows = np.array([[0, 0, 5], [1, 1, 7], [2, 0, 5], [3, 3, 9]], dtype=float)
+    # The task rule is glassnet's one (recipe.detect_task): few distinct integers, at most
+    # half as many as the rows, are classes.
+    rows = np.array([[0, 0, 5], [1, 1, 7], [2, 0, 5], [3, 3, 9], [1, 2, 9], [2, 2, 7]],
+                    dtype=float)
     X, y, task, domain = data.from_rows(rows)
-    assert task == "classification" and list(y) == [0, 1, 0, 2]
+    assert task == "classification" and list(y) == [0, 1, 0, 2, 2, 1]
     assert domain[0] < 0 and domain[1] > 3 and domain[2] < 0 and domain[3] > 3
     assert data.from_rows(rows + [0, 0, 0.5])[2] == "regression"
 

@@ -159,14 +159,15 @@ def split(X: np.ndarray, y: np.ndarray, train_percent: int, seed: int, task: str
 
 def from_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, str, tuple]:
     """A user's table ``(n, 3)`` of x1, x2, label: the points, labels, task and a domain that
-    holds them with a margin. Labels that are all integers make a classification problem
-    (relabelled 0..k-1); any other numbers a regression."""
-    X, target = rows[:, :2].astype(float), rows[:, 2]
-    if np.all(target == np.round(target)) and len(np.unique(target)) <= 10:
-        _, y = np.unique(target, return_inverse=True)
-        task = "classification"
-    else:
-        y, task = target.astype(float), "regression"
+    holds them with a margin. The task follows the labels as everywhere in glassnet
+    (``recipe.detect_task``: integers with few values make a classification, relabelled
+    0..k-1 in numeric order; other numbers a regression)."""
+    from ..recipe import Target
+
+    X, labels = rows[:, :2].astype(float), rows[:, 2]
+    target = Target().fit(labels)
+    task = target.task
+    y = target.encode(labels) if task == "classification" else labels.astype(float)
     lo, hi = X.min(axis=0), X.max(axis=0)
     margin = np.maximum((hi - lo) * 0.1, 1e-3)
     lo, hi = lo - margin, hi + margin
