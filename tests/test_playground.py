@@ -26,6 +26,7 @@ from starlette.testclient import TestClient  # noqa: E402
 from glassnet.playground.app import create_app, parse_csv  # noqa: E402
 
 STATIC = Path(gn.__file__).parent / "playground" / "static"
+CSV = {"content-type": "text/csv"}
 
 
 def decode(b64: str, scale: float = 1.0) -> np.ndarray:
@@ -342,7 +343,7 @@ def test_the_exported_script_trains_the_same_weights(sessions, tmp_path):
 @pytest.fixture
 def client():
     app = create_app(Settings(dataset="moons", hidden=(6,), batch_size=0, learning_rate=0.3))
-    with TestClient(app) as c:
+    with TestClient(app, base_url="http://127.0.0.1:8000") as c:
         c.playground = app.state.playground
         yield c
 
@@ -409,7 +410,7 @@ def test_an_uploaded_csv_becomes_the_data(client):
     X = rng.normal(size=(60, 2)) * 10 + 100
     labels = np.array(["7", "8", "9"])[(X[:, 0] > 100).astype(int) + (X[:, 1] > 100)]
     text = "a,b,label\n" + "\n".join(f"{a},{b},{c}" for (a, b), c in zip(X, labels))
-    state = client.post("/api/data", content=text).json()
+    state = client.post("/api/data", content=text, headers=CSV).json()
     assert state["task"] == "classification" and state["n_classes"] == 3
     assert state["settings"]["head"] == "softmax"         # three classes need it
     assert state["domain"][0] < X[:, 0].min() and state["domain"][1] > X[:, 0].max()
@@ -424,17 +425,19 @@ def test_an_uploaded_csv_becomes_the_data(client):
     ("x1,x2,label\n1,2,0\n", "at least 4 rows"),
     ("1,2,0\n1,2\n3,4,1\n5,6,0\n", "line 2: expected 3 columns"),
     ("1,2,0\n1,zz,1\n3,4,1\n5,6,0\n", "line 2: .* is not three numbers"),
-    ("1,2,0\n1,nan,1\n3,4,1\n5,6,0\n", "custom must be rows of three numbers"),
+    ("1,2,0\n1,nan,1\n3,4,1\n5,6,0\n", "line 2: every value must be a finite number"),
+    ("1,2,0\n1e308,1,1\n3,4,1\n5,6,0\n", "line 2: every value must be a finite number"),
+    ("1,2,0\n" + "1" * 200_000 + ",1,1\n3,4,1\n5,6,0\n", "line 2: every value must be"),
 ])
 def test_a_bad_csv_is_refused_with_its_line(client, text, message):
-    response = client.post("/api/data", content=text)
+    response = client.post("/api/data", content=text, headers=CSV)
     assert response.status_code == 400 and re.search(message, response.json()["error"])
     with pytest.raises(ValueError, match=message.split(":")[0]):
         Settings.from_dict({"dataset": "custom", "custom": parse_csv(text)})
 
 
 def test_a_csv_too_large_is_refused_before_parsing(client):
-    response = client.post("/api/data", content=b"1,2,0\n" * 200_000)
+    response = client.post("/api/data", content=b"1,2,0\n" * 200_000, headers=CSV)
     assert response.status_code == 413 and "larger than" in response.json()["error"]
 
 

@@ -21,7 +21,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = True,
     except ImportError as error:
         raise ImportError(f"the playground needs its extra ({error.name} is missing): "
                           "pip install 'glassnet[playground]'") from None
-    app = create_app(settings)
+    app = create_app(settings, hosts=[host])
     config = uvicorn.Config(app, host=host, port=port, log_level="warning")
     server = uvicorn.Server(config)
     if open_browser:

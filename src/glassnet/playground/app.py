@@ -14,6 +14,14 @@ Routes (all local; the page loads nothing from outside):
 - ``GET /api/model.safetensors``, ``/api/model.onnx``, ``/api/train.py``: exports
 
 A bad request is answered 400 with ``{"error": message}`` naming the problem.
+
+The server trusts no other page (``Guard``): it answers only requests whose ``Host`` is a
+loopback name (or the ``--host`` it was started on), so a DNS-rebinding page cannot read it;
+a ``POST`` whose ``Origin`` (or, without one, ``Referer``) is another site's is refused, and
+its body must be ``application/json`` (``text/csv`` for an upload), which a cross-site page
+cannot send without a CORS preflight this server never grants. Bodies are read with a size
+limit enforced while reading (413 as soon as it is passed). A frame stream costs no thread
+(it polls the newest frame's version), and at most ``MAX_STREAMS`` are open at once.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import io
 import json
 import tempfile
 import threading
+import weakref
 from importlib import resources
 from pathlib import Path
 
@@ -41,7 +50,84 @@ from .settings import MAX_SAMPLES, Settings
 
 __all__ = ["Playground", "create_app"]
 
-MAX_UPLOAD = 1 << 20          # bytes of CSV
+MAX_UPLOAD = 1 << 20          # bytes of a request body (CSV or JSON)
+MAX_STREAMS = 32              # frame streams open at once
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+#: the largest magnitude of an uploaded coordinate or label, and of an edited weight
+MAX_VALUE = 1e6
+
+
+class Guard:
+    """ASGI middleware: refuse requests from other sites before any handler runs.
+
+    ``hosts``: the host names (no port) this server answers to; loopback names by default.
+    """
+
+    def __init__(self, app, hosts=()):
+        self.app = app
+        self.hosts = LOOPBACK | {h.lower() for h in hosts if h not in ("0.0.0.0", "::", "")}
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
+                   for k, v in scope.get("headers", [])}
+        problem = self.problem(scope["method"], headers)
+        if problem:
+            return await JSONResponse({"error": problem}, status_code=403)(scope, receive, send)
+        return await self.app(scope, receive, send)
+
+    def problem(self, method: str, headers: dict) -> str | None:
+        host = headers.get("host", "")
+        if _hostname(host) not in self.hosts:
+            return f"this server answers only at a loopback address, not Host {host[:80]!r}"
+        if method in ("GET", "HEAD", "OPTIONS"):
+            return None
+        origin = headers.get("origin") or _origin_of(headers.get("referer", ""))
+        if origin and origin != "null" and _hostname(origin.split("://", 1)[-1]) not in \
+                self.hosts:
+            return f"requests from another site ({origin[:80]}) are refused"
+        if origin == "null":
+            return "requests from an opaque origin are refused"
+        kind = headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind not in ("application/json", "text/csv"):
+            return (f"a POST body must be application/json (text/csv for /api/data); got "
+                    f"{kind or 'no content type'!r}")
+        return None
+
+
+def _hostname(host: str) -> str:
+    """``host[:port]`` without its port, lower-cased (``[::1]:8000`` -> ``[::1]``)."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host.split("]", 1)[0] + "]"
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _origin_of(url: str) -> str:
+    if "://" not in url:
+        return ""
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
+async def _body(request: Request, limit: int = MAX_UPLOAD) -> bytes:
+    """The request body, refused (413) as soon as it passes ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _BodyTooLargeError(limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _BodyTooLargeError(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class _BodyTooLargeError(ValueError):
+    def __init__(self, limit):
+        super().__init__(f"the request body is larger than {limit} bytes")
 
 
 class Playground:
@@ -67,6 +153,11 @@ class Playground:
         session.set_bend(None)          # publish its first frame after the old one's last
         return session
 
+    def latest(self) -> tuple[int, str | None]:
+        """The newest frame and its version number (no waiting)."""
+        with self._changed:
+            return self._version, self._text
+
     def wait(self, version: int, timeout: float) -> tuple[int, str | None]:
         """The newest frame once there is one newer than ``version`` (or after ``timeout``)."""
         with self._changed:
@@ -84,9 +175,10 @@ def _error(message: str, status: int = 400) -> JSONResponse:
 
 
 async def _json(request: Request) -> dict:
+    raw = await _body(request)
     try:
-        body = await request.json()
-    except ValueError:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):        # RecursionError: nesting 100k levels deep
         raise ValueError("the request body must be a JSON object") from None
     if not isinstance(body, dict):
         raise ValueError("the request body must be a JSON object")
@@ -100,7 +192,14 @@ def parse_csv(text: str) -> list[list[float]]:
     except csv.Error:
         dialect = csv.excel
     rows = []
-    for number, row in enumerate(csv.reader(io.StringIO(text), dialect), start=1):
+    limit = csv.field_size_limit(MAX_UPLOAD)     # a long field is one bad line, not csv.Error
+    try:
+        parsed = list(csv.reader(io.StringIO(text), dialect))
+    except csv.Error as error:
+        raise ValueError(f"not a CSV: {error}") from None
+    finally:
+        csv.field_size_limit(limit)
+    for number, row in enumerate(parsed, start=1):
         cells = [c.strip() for c in row if c.strip() != ""]
         if not cells:
             continue
@@ -109,8 +208,11 @@ def parse_csv(text: str) -> list[list[float]]:
         except ValueError:
             if number == 1 and not rows:
                 continue                      # a header
-            raise ValueError(f"line {number}: {row!r} is not three numbers x1, x2, label")\
-                from None
+            raise ValueError(f"line {number}: {str(row)[:80]} is not three numbers x1, x2, "
+                             "label") from None
+        if not all(abs(v) <= MAX_VALUE for v in values):
+            raise ValueError(f"line {number}: every value must be a finite number of "
+                             f"magnitude at most {MAX_VALUE:g}")
         if len(values) != 3:
             raise ValueError(f"line {number}: expected 3 columns (x1, x2, label), got "
                              f"{len(values)}")
@@ -122,8 +224,28 @@ def parse_csv(text: str) -> list[list[float]]:
     return rows
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
-    """The ASGI app; ``app.state.playground`` is its ``Playground``."""
+def _int_param(request: Request, name: str, default: int = 0) -> int:
+    text = request.query_params.get(name, str(default))
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer; got {text[:40]!r}") from None
+
+
+def _int_field(body: dict, name: str, default: int) -> int:
+    value = body.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be an integer; got {str(value)[:40]}")
+    return value
+
+
+#: how often a frame stream looks for a new frame (seconds)
+POLL = 1 / 60
+
+
+def create_app(settings: Settings | None = None, hosts=()) -> Starlette:
+    """The ASGI app; ``app.state.playground`` is its ``Playground``. ``hosts``: host names it
+    answers to besides the loopback ones (``Guard``)."""
     playground = Playground(settings)
     static = resources.files("glassnet.playground") / "static"
 
@@ -144,6 +266,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             # An uploaded table stays in the settings: the page can switch back to it.
             new = Settings.from_dict(await _json(request), current().settings)
             await asyncio.to_thread(playground.replace, new)
+        except _BodyTooLargeError as error:
+            return _error(str(error), 413)
         except ValueError as error:
             return _error(str(error))
         return await state(request)
@@ -175,9 +299,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def weight(request):
         try:
             body = await _json(request)
-            current().edit(int(body.get("layer", -1)), str(body.get("name", "W")),
-                           int(body.get("row", -1)), int(body.get("column", 0)),
-                           float(body.get("value")))
+            value = body.get("value")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                    not abs(value) <= MAX_VALUE:
+                raise ValueError(f"value must be a number of magnitude at most {MAX_VALUE:g}; "
+                                 f"got {str(value)[:40]}")
+            current().edit(_int_field(body, "layer", -1), str(body.get("name", "W")),
+                           _int_field(body, "row", -1), _int_field(body, "column", 0),
+                           float(value))
         except (TypeError, ValueError) as error:
             return _error(f"weight edit: {error}")
         return JSONResponse({"ok": True})
@@ -190,11 +319,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return JSONResponse({"ok": True})
 
     async def upload(request):
-        body = await request.body()
-        if len(body) > MAX_UPLOAD:
-            return _error(f"the CSV is larger than {MAX_UPLOAD} bytes", 413)
         try:
-            rows = parse_csv(body.decode("utf-8-sig"))
+            rows = parse_csv((await _body(request)).decode("utf-8-sig"))
             new = Settings.from_dict({"dataset": "custom", "custom": rows},
                                      current().settings)
             if new.task == "classification" and new.head == "sigmoid" and \
@@ -203,38 +329,62 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await asyncio.to_thread(playground.replace, new)
         except UnicodeDecodeError:
             return _error("the CSV must be UTF-8 text")
+        except _BodyTooLargeError as error:
+            return _error(str(error), 413)
         except ValueError as error:
             return _error(f"CSV: {error}")
         return await state(request)
 
     async def neuron(request):
-        q = request.query_params
         try:
-            result = current().neuron(int(q.get("layer", "0")), int(q.get("unit", "0")),
-                                      int(q.get("sample", "0")))
+            layer, unit, sample = (_int_param(request, name) for name in
+                                   ("layer", "unit", "sample"))
+            result = current().neuron(layer, unit, sample)
         except ValueError as error:
             return _error(str(error))
         return JSONResponse(result)
 
+    streams = {"open": 0}
+
     async def frames(request):
         try:
-            limit = int(request.query_params.get("limit", "0"))
-        except ValueError:
-            return _error("limit must be an integer")
+            limit = _int_param(request, "limit")
+        except ValueError as error:
+            return _error(str(error))
+        if streams["open"] >= MAX_STREAMS:
+            return _error(f"at most {MAX_STREAMS} frame streams at once; close a tab", 503)
+        streams["open"] += 1               # counted now: the next request sees it
+        released = []
+
+        def release():
+            if not released:
+                released.append(True)
+                streams["open"] -= 1
 
         async def stream():
-            version, sent = -1, 0
-            while not limit or sent < limit:
-                new, text = await asyncio.to_thread(playground.wait, version, 1.0)
-                if await request.is_disconnected():
-                    break
-                if new == version or text is None:
-                    yield ": keep-alive\n\n"
-                    continue
-                version, sent = new, sent + 1
-                yield f"event: frame\ndata: {text}\n\n"
+            # Polls the newest frame's version: no thread waits per stream, so idle streams
+            # never starve the requests that need one (settings, uploads).
+            version, sent, idle = -1, 0, 0.0
+            try:
+                while not limit or sent < limit:
+                    new, text = playground.latest()
+                    if new == version or text is None:
+                        await asyncio.sleep(POLL)
+                        idle += POLL
+                        if idle >= 1.0:
+                            if await request.is_disconnected():
+                                break
+                            idle = 0.0
+                            yield ": keep-alive\n\n"
+                        continue
+                    version, sent, idle = new, sent + 1, 0.0
+                    yield f"event: frame\ndata: {text}\n\n"
+            finally:
+                release()
 
-        return StreamingResponse(stream(), media_type="text/event-stream",
+        body = stream()
+        weakref.finalize(body, release)     # a stream never started is released too
+        return StreamingResponse(body, media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache"})
 
     async def model_file(request):
@@ -288,6 +438,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.playground = playground
+    app.add_middleware(Guard, hosts=hosts)
     return app
 
 
