@@ -166,6 +166,23 @@ def test_killing_a_saving_process_never_leaves_a_broken_file(tmp_path):
     assert all(name.startswith(".m.safetensors.") for name in leftovers)
 
 
+def test_ctrl_c_during_saves_leaves_no_temporary_file(tmp_path):
+    """SIGINT (Ctrl-C) at random moments of a save loop: the interrupt waits for the write in
+    flight, so neither a temporary file nor a broken model is left."""
+    path = tmp_path / "m.safetensors"
+    rng = np.random.default_rng(1)
+    for _ in range(8):
+        proc = subprocess.Popen([sys.executable, "-c", _SAVER, str(path)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(float(rng.uniform(0.0, 0.15)))
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+        assert "KeyboardInterrupt" in stderr
+        assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]
+        gn.load(path)
+
+
 def test_resumed_training_ends_exactly_like_an_uninterrupted_run(tmp_path, rng):
     X, y = rng.normal(size=(64, 5)), rng.integers(0, 3, 64)
 

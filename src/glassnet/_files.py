@@ -16,9 +16,34 @@ def _umask() -> int:
     return mask
 
 
+@contextlib.contextmanager
+def _signals_deferred():
+    """Ctrl-C and SIGTERM wait until the block ends (then arrive as usual), so a write is
+    never cut between making its temporary file and renaming or removing it. Only the main
+    thread receives signals; elsewhere this does nothing."""
+    import signal
+    import threading
+
+    deferred = {signal.SIGINT, signal.SIGTERM}
+    if threading.current_thread() is not threading.main_thread() or \
+            not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, deferred)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically: temporary file, fsync, rename, fsync the folder."""
-    path = Path(path)
+    """Write ``data`` to ``path`` atomically: temporary file, fsync, rename, fsync the folder;
+    Ctrl-C during it takes effect after it, never leaving the temporary file behind."""
+    with _signals_deferred():
+        return _atomic_write(Path(path), data)
+
+
+def _atomic_write(path: Path, data: bytes) -> Path:
     folder = path.parent if str(path.parent) else Path(".")
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)

@@ -40,8 +40,8 @@ def serialize(tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> bytes
     return st_save(tensors, metadata=metadata)
 
 
-def _read_regular_file(path: Path) -> bytes:
-    """The bytes of ``path`` if it is a regular file; a FIFO, socket or device is refused
+def _open_regular_file(path: Path) -> tuple[int, int]:
+    """``(fd, size)`` of ``path`` if it is a regular file; a FIFO, socket or device is refused
     before anything is read (opening without blocking, then asking what was opened)."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
@@ -50,6 +50,8 @@ def _read_regular_file(path: Path) -> bytes:
     except IsADirectoryError:
         raise ModelFileError(f"{str(path)!r} is a folder, not a model file; pass the "
                              "model.safetensors file inside it") from None
+    except OSError as exc:            # a symbolic-link loop, a name too long, no permission
+        raise ModelFileError(f"cannot open {str(path)!r}: {exc.strerror}") from None
     try:
         info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):
@@ -61,37 +63,63 @@ def _read_regular_file(path: Path) -> bytes:
     except BaseException:
         os.close(fd)
         raise
-    with os.fdopen(fd, "rb") as fh:
-        return fh.read(info.st_size + 1)
+    return fd, info.st_size
+
+
+def _tensor_extent(header: dict, name: str) -> int:
+    """The bytes of tensor data the header describes (the largest end offset)."""
+    extent = 0
+    for key, entry in header.items():
+        if key == "__metadata__":
+            continue
+        offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
+        if not (isinstance(offsets, list) and len(offsets) == 2 and
+                all(isinstance(o, int) and not isinstance(o, bool) and o >= 0
+                    for o in offsets)):
+            raise ModelFileError(f"{name} is damaged: tensor {str(key)[:40]!r} has no valid "
+                                 "data offsets")
+        extent = max(extent, offsets[1])
+    return extent
 
 
 def read_model_file(path: str | os.PathLike) -> tuple[dict[str, str], dict[str, np.ndarray]]:
-    """Parse a glassnet safetensors file into ``(metadata, tensors)``."""
+    """Parse a glassnet safetensors file into ``(metadata, tensors)``.
+
+    Memory is bounded by what the header describes, checked against the file's size before
+    the tensors are read: a file of a valid model followed by gigabytes of anything, or one
+    whose header claims more than the file holds, is refused without reading it all.
+    """
     path = Path(path)
-    data = _read_regular_file(path)
+    fd, size = _open_regular_file(path)
     name = repr(str(path))
-    if len(data) < 8:
-        raise ModelFileError(f"{name} is too short to be a glassnet model file "
-                             f"({len(data)} bytes): truncated or not a model")
-    header_len = int.from_bytes(data[:8], "little")
-    # A safetensors header is JSON, so its first byte is "{". Only a file that is not one is
-    # named for what its first bytes suggest: the length itself may begin with 0x80 or "PK".
-    if data[8:9] != b"{":
-        if data[:1] == b"\x80" or data[:2] == b"PK":
-            raise ModelFileError(f"{name} looks like a pickle or zip archive, not a glassnet "
-                                 "model file; glassnet never loads pickles (they can run code)")
-        raise ModelFileError(f"{name} is not a glassnet model file (no safetensors header)")
-    if header_len > min(len(data) - 8, MAX_HEADER):
-        raise ModelFileError(f"{name} is not a glassnet model file, or it is truncated "
-                             f"(its header claims {header_len} bytes, the file has "
-                             f"{len(data)})")
-    try:
-        header = json.loads(data[8:8 + header_len])
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise ModelFileError(f"{name} is not a glassnet model file (its header is not "
-                             "valid JSON)") from None
-    if not isinstance(header, dict):
-        raise ModelFileError(f"{name} is not a glassnet model file (bad header)")
+    with os.fdopen(fd, "rb") as fh:
+        head = fh.read(9)
+        if len(head) < 9:
+            raise ModelFileError(f"{name} is too short to be a glassnet model file "
+                                 f"({size} bytes): truncated or not a model")
+        header_len = int.from_bytes(head[:8], "little")
+        # A safetensors header is JSON, so its first byte is "{". Only a file that is not one
+        # is named for what its first bytes suggest: the length may begin with 0x80 or "PK".
+        if head[8:9] != b"{":
+            if head[:1] == b"\x80" or head[:2] == b"PK":
+                raise ModelFileError(f"{name} looks like a pickle or zip archive, not a "
+                                     "glassnet model file; glassnet never loads pickles (they "
+                                     "can run code)")
+            raise ModelFileError(f"{name} is not a glassnet model file (no safetensors "
+                                 "header)")
+        if header_len > min(size - 8, MAX_HEADER):
+            raise ModelFileError(f"{name} is not a glassnet model file, or it is truncated "
+                                 f"(its header claims {header_len} bytes, the file has "
+                                 f"{size})")
+        raw_header = head[8:] + fh.read(header_len - 1)
+        header = _parse_header(raw_header, name)
+        extent = _tensor_extent(header, name)
+        if 8 + header_len + extent != size:
+            what = "truncated" if 8 + header_len + extent > size else \
+                f"followed by {size - 8 - header_len - extent} bytes that are not part of it"
+            raise ModelFileError(f"{name} is damaged: its tensors take {extent} bytes after "
+                                 f"the header, and the file is {what}")
+        data = head[:8] + raw_header + fh.read(extent)
     metadata = header.get("__metadata__") or {}
     if not isinstance(metadata, dict) or "glassnet.format_version" not in metadata:
         raise ModelFileError(f"{name} is a safetensors file but not a glassnet model "
@@ -105,6 +133,17 @@ def read_model_file(path: str | os.PathLike) -> tuple[dict[str, str], dict[str, 
     except Exception as exc:  # safetensors reports damage with its own error type
         raise ModelFileError(f"{name} is damaged or truncated: {exc}") from None
     return metadata, tensors
+
+
+def _parse_header(raw: bytes, name: str) -> dict:
+    try:
+        header = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise ModelFileError(f"{name} is not a glassnet model file (its header is not "
+                             "valid JSON)") from None
+    if not isinstance(header, dict):
+        raise ModelFileError(f"{name} is not a glassnet model file (bad header)")
+    return header
 
 
 def check_version(metadata: dict, path) -> None:

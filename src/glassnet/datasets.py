@@ -24,6 +24,10 @@ __all__ = ["Dataset", "moons", "circles", "spirals", "xor", "blobs", "BUILTINS",
            "load_image_folder", "load_image"]
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+#: the most bytes an IDX file may hold once decompressed (MNIST's largest: 47 MB)
+MAX_IDX_BYTES = 1 << 30
+#: the most pixels an image file may declare (Pillow's own bomb limit is 89 million)
+MAX_IMAGE_PIXELS = 50_000_000
 
 
 @dataclass
@@ -214,11 +218,25 @@ def _load_table(path: Path, label, seed, test_size, task, drop_missing_labels) -
 
 def load_npz(path) -> tuple[np.ndarray, np.ndarray]:
     """A ``.npz`` with arrays ``X`` and ``y`` (or ``x``/``y``, ``data``/``target``)."""
-    with np.load(path, allow_pickle=False) as data:
+    import zipfile
+
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{str(path)!r} is not a readable .npz file: {exc}") from None
+    with archive as data:
         keys = set(data.files)
         for xk, yk in (("X", "y"), ("x", "y"), ("data", "target"), ("X", "Y")):
             if xk in keys and yk in keys:
-                X, y = data[xk], data[yk]
+                try:
+                    X, y = data[xk], data[yk]
+                except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+                    raise ValueError(f"{str(path)!r} is damaged: {exc}") from None
+                if X.ndim < 1 or len(X) < 2 or y.ndim != 1 or len(y) != len(X) or \
+                        X.size == 0 or X.dtype.kind not in "biuf":
+                    raise ValueError(f"{str(path)!r}: {xk} must be numbers with at least 2 "
+                                     f"rows and {yk} one label per row; got {xk} "
+                                     f"{X.shape} {X.dtype} and {yk} {y.shape}")
                 return X.reshape(len(X), -1), y
     raise ValueError(f"{str(path)!r} must hold arrays named 'X' and 'y'; it holds "
                      f"{sorted(keys)}")
@@ -236,10 +254,25 @@ def load_catvnoncat(folder) -> Dataset:
         if not path.exists():
             raise FileNotFoundError(f"{str(path)!r} not found: the cat folder must hold "
                                     "train_catvnoncat.h5 and test_catvnoncat.h5")
-        with h5py.File(path, "r") as f:
-            x = np.asarray(f[f"{part}_set_x"])
-            out[part] = (x.reshape(len(x), -1) / 255.0, np.asarray(f[f"{part}_set_y"]).ravel())
-            classes = [c.decode() for c in np.asarray(f["list_classes"])]
+        try:
+            with h5py.File(path, "r") as f:
+                missing = [k for k in (f"{part}_set_x", f"{part}_set_y", "list_classes")
+                           if k not in f]
+                if missing:
+                    raise ValueError(f"{str(path)!r} lacks the datasets {missing}; the cat "
+                                     f"files hold {part}_set_x, {part}_set_y and list_classes")
+                x, y = f[f"{part}_set_x"], f[f"{part}_set_y"]
+                if x.ndim != 4 or x.shape[3] not in (1, 3) or x.size > 1 << 28 or \
+                        len(x) != y.size or not len(x):
+                    raise ValueError(f"{str(path)!r}: {part}_set_x must be (n, height, width, "
+                                     f"3) images with one label each; got {x.shape} and "
+                                     f"{y.shape}")
+                x = np.asarray(x)
+                out[part] = (x.reshape(len(x), -1) / 255.0, np.asarray(y).ravel())
+                classes = [c.decode() if isinstance(c, bytes) else str(c)
+                           for c in np.asarray(f["list_classes"])]
+        except OSError as exc:
+            raise ValueError(f"{str(path)!r} is not a readable HDF5 file: {exc}") from None
     return Dataset("catvnoncat", out["train"][0], out["train"][1].astype(np.int64),
                    out["test"][0], out["test"][1].astype(np.int64), classes=classes,
                    image_shape=tuple(int(d) for d in x.shape[1:]))
@@ -249,14 +282,23 @@ def load_idx(path) -> np.ndarray:
     """An IDX file (MNIST's format), gzip-compressed or not, as an array."""
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        data = f.read()
+    try:
+        with opener(path, "rb") as f:
+            data = f.read(MAX_IDX_BYTES + 1)
+    except (OSError, EOFError) as exc:        # gzip.BadGzipFile is an OSError
+        raise ValueError(f"{str(path)!r} could not be read: {exc}") from None
+    if len(data) > MAX_IDX_BYTES:
+        raise ValueError(f"{str(path)!r} holds more than {MAX_IDX_BYTES} bytes; glassnet "
+                         "reads IDX files up to that size")
     if len(data) < 4 or data[0] != 0 or data[1] != 0:
         raise ValueError(f"{str(path)!r} is not an IDX file (bad magic number)")
     dtypes = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
     kind, ndim = data[2], data[3]
     if kind not in dtypes:
         raise ValueError(f"{str(path)!r}: unknown IDX element type {kind:#x}")
+    if ndim < 1 or len(data) < 4 + 4 * ndim:
+        raise ValueError(f"{str(path)!r} is truncated: its header names {ndim} dimensions "
+                         f"but the file has {len(data)} bytes")
     shape = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
     body = np.frombuffer(data, dtype=dtypes[kind], offset=4 + 4 * ndim)
     if body.size != int(np.prod(shape)):
@@ -295,6 +337,10 @@ def load_image(path, size: tuple[int, int], channels: int = 3) -> np.ndarray:
 
     try:
         with Image.open(path) as img:
+            # Declared size first: a small file may decode to gigapixels (a "bomb").
+            if img.width * img.height > MAX_IMAGE_PIXELS:
+                raise ValueError(f"{str(path)!r} declares {img.width}x{img.height} pixels, "
+                                 f"over glassnet's limit of {MAX_IMAGE_PIXELS}; resize it")
             # Phones store a photo sideways with an orientation tag: turn it upright first.
             img = ImageOps.exif_transpose(img)
             img = img.convert("RGB" if channels == 3 else "L")
@@ -302,7 +348,7 @@ def load_image(path, size: tuple[int, int], channels: int = 3) -> np.ndarray:
             arr = np.asarray(img, dtype=np.float64) / 255.0
     except FileNotFoundError:
         raise FileNotFoundError(f"no image at {str(path)!r}") from None
-    except (UnidentifiedImageError, OSError) as exc:
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
         raise ValueError(f"{str(path)!r} could not be read as an image: {exc}") from None
     return arr.reshape(1, -1)
 
@@ -315,14 +361,20 @@ def load_image_folder(folder, size: tuple[int, int] = (64, 64), seed: int = 0,
     if len(classes) < 2:
         raise ValueError(f"{str(folder)!r} needs one sub-folder of images per class (at least "
                          f"2); found {classes}")
+    files = {name: sorted(f for f in (folder / name).iterdir()
+                          if f.suffix.lower() in IMAGE_SUFFIXES) for name in classes}
+    empty = [name for name, found in files.items() if not found]
+    if empty:
+        raise ValueError(f"class folders {empty} under {str(folder)!r} hold no images "
+                         f"({', '.join(sorted(IMAGE_SUFFIXES))}); every class needs some")
+    if size[0] * size[1] * 3 > MAX_IMAGE_PIXELS:
+        raise ValueError(f"--image-size {size[0]} makes images of {size[0] * size[1] * 3} "
+                         f"values, over the limit of {MAX_IMAGE_PIXELS}")
     X, y = [], []
     for index, name in enumerate(classes):
-        for file in sorted((folder / name).iterdir()):
-            if file.suffix.lower() in IMAGE_SUFFIXES:
-                X.append(load_image(file, size)[0])
-                y.append(index)
-    if not X:
-        raise ValueError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) under {str(folder)!r}")
+        for file in files[name]:
+            X.append(load_image(file, size)[0])
+            y.append(index)
     return _split(folder.name, np.array(X), np.array(y), test_size=test_size,
                   random_state=seed, classes=classes, image_shape=(size[0], size[1], 3),
                   source=str(folder))
