@@ -691,28 +691,40 @@ def tune(
     out, storage = out.resolve(), (storage or out / "journal.log").resolve()
     if data not in datasets.BUILTINS:
         data = str(Path(data).resolve())
+    note = sweep.repair_journal(storage)
+    if note:
+        print(f"note: {_plain(note)}", file=sys.stderr)
     # This process only reads the study: each trial samples and prunes where it runs
     # (tune.run_trial, seeded by --seed and the trial's number).
     study = optuna.create_study(study_name=study_name, storage=sweep.journal(storage),
                                 direction="minimize", load_if_exists=True)
+    try:
+        sweep.check_resume(study, chosen, data, label)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
     finished = [t for t in study.trials if t.state.is_finished()]
     remaining = trials - len(finished)
     _console().print(f"study {study_name!r} in {_plain(storage)}: {len(finished)} trials done, "
                      f"{max(remaining, 0)} to run", soft_wrap=True)
     if remaining > 0:
         args = (str(storage), study_name, data, label, epochs, seed, str(out), chosen)
-        _run_trials(args, remaining, workers, scheduler, storage)
+        _run_trials(args, remaining, workers, scheduler, storage, study)
     _tune_report(optuna.load_study(study_name=study_name, storage=sweep.journal(storage)), out)
 
 
-def _run_trials(args: tuple, remaining: int, workers: int, scheduler, storage: Path) -> None:
-    """``remaining`` trials on Dask, ``workers`` at a time."""
+def _run_trials(args: tuple, remaining: int, workers: int, scheduler, storage: Path,
+                study) -> None:
+    """``remaining`` trials on Dask, ``workers`` at a time; after Ctrl-C the trials left
+    running are marked failed (a rerun runs others in their place)."""
+    import logging
+
     from distributed import Client, LocalCluster, as_completed
 
     from glassnet import tune as sweep
 
     cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1,
-                                                  processes=True, dashboard_address=None)
+                                                  processes=True, dashboard_address=None,
+                                                  silence_logs=logging.CRITICAL)
     client = Client(scheduler or cluster)
     submitted = 0
     try:
@@ -726,8 +738,13 @@ def _run_trials(args: tuple, remaining: int, workers: int, scheduler, storage: P
                 pool.add(client.submit(sweep.run_trial, *args, pure=False))
                 submitted += 1
     except KeyboardInterrupt:
-        _console().print(f"interrupted: the study is kept in {_plain(storage)}; run the same "
-                         "command again to resume it", soft_wrap=True)
+        client.close()
+        if cluster is not None:
+            cluster.close()
+        failed = sweep.fail_running(study)
+        _console().print(f"interrupted: {failed} running trials marked failed; the study is "
+                         f"kept in {_plain(storage)}; run the same command again to resume it",
+                         soft_wrap=True)
         raise typer.Exit(130) from None
     finally:
         client.close()

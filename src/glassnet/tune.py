@@ -26,8 +26,8 @@ import numpy as np
 
 from .recipe.options import CONSTRAINTS
 
-__all__ = ["DEFAULT_SPACE", "check_space", "suggest", "journal", "pruner", "load_data",
-           "run_trial", "best_trials"]
+__all__ = ["DEFAULT_SPACE", "check_space", "suggest", "journal", "repair_journal",
+           "check_resume", "fail_running", "pruner", "load_data", "run_trial", "best_trials"]
 
 #: the search space of ``glassnet tune`` when none is given
 DEFAULT_SPACE = {
@@ -77,6 +77,74 @@ def suggest(trial, space: dict) -> dict:
             params[key] = trial.suggest_float(key, value["low"], value["high"],
                                               log=bool(value.get("log")))
     return params
+
+
+def repair_journal(path) -> str | None:
+    """Cut a journal back to its last whole record, and say what was cut (None: nothing).
+
+    A crash or a full disk can leave the last record half-written. Optuna reads such a file,
+    but the next record it appends joins the broken line, and from then on the study never
+    loads again. The broken bytes are kept beside the journal (``.cut``), never thrown away.
+    """
+    import json
+    import os
+
+    path = Path(path)
+    if not path.exists():
+        return None
+    with open(path, "rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        start = max(0, size - (1 << 20))        # the last record is far shorter than 1 MB
+        fh.seek(start)
+        tail = fh.read()
+    if not tail:
+        return None
+    if tail.endswith(b"\n"):
+        last = tail.rstrip(b"\n").rsplit(b"\n", 1)[-1]
+        try:
+            json.loads(last)
+            return None
+        except ValueError:
+            keep = start + len(tail.rstrip(b"\n")) - len(last)
+    else:
+        cut = tail.rfind(b"\n")
+        keep = start + cut + 1 if cut >= 0 else 0
+    damaged = path.with_name(path.name + ".cut")
+    with open(path, "rb") as fh:
+        fh.seek(keep)
+        damaged.write_bytes(fh.read())
+    with open(path, "r+b") as fh:
+        fh.truncate(keep)
+    return (f"the journal's last record was cut ({size - keep} bytes, kept in {damaged}); "
+            "the study resumes from the record before it")
+
+
+def check_resume(study, space: dict, data: str, label: str) -> None:
+    """Store a new study's search space and data; refuse to resume one with others."""
+    wanted = {"space": space, "data": data, "label": label}
+    stored = {k: study.user_attrs.get(k) for k in wanted}
+    if all(v is None for v in stored.values()):
+        for key, value in wanted.items():
+            study.set_user_attr(key, value)
+        return
+    differences = [f"{k}: the study has {stored[k]!r}, this command {wanted[k]!r}"
+                   for k in wanted if stored[k] != wanted[k]]
+    if differences:
+        raise ValueError("cannot resume this study with other settings (its trials would not "
+                         "compare): " + "; ".join(differences) + ". Use another --study-name "
+                         "or --out")
+
+
+def fail_running(study) -> int:
+    """Mark the trials an interrupted sweep left running as failed; returns how many."""
+    import optuna
+
+    running = [t for t in study.get_trials(deepcopy=False)
+               if t.state == optuna.trial.TrialState.RUNNING]
+    for t in running:
+        study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
+    return len(running)
 
 
 def journal(path):
