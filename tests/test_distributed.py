@@ -297,3 +297,28 @@ def test_a_cluster_without_workers_is_waited_for_then_refused(monkeypatch):
             net.fit(X, Y, optimizer=gn.SGD(0.1), epochs=1, batch_size=60,
                     engine=DataParallel(c))
         np.testing.assert_array_equal(net.params, start)           # nothing was trained
+
+
+def test_data_parallel_arguments_are_checked_with_a_clear_message(client):
+    from glassnet.distributed import DataParallel
+
+    with pytest.raises(TypeError, match="not an address: pass Client"):
+        DataParallel("tcp://127.0.0.1:8786")
+    with pytest.raises(ValueError, match="n_shards must be a positive integer"):
+        DataParallel(client, n_shards=-3)
+    with pytest.raises(ValueError, match="n_shards must be a positive integer"):
+        DataParallel(client, n_shards=2.5)
+    with pytest.raises(TypeError, match="takes a distributed.Client; got int"):
+        DataParallel(5)
+
+
+def test_a_closed_client_is_refused_before_any_work():
+    from distributed import Client, LocalCluster
+
+    from glassnet.distributed import DataParallel
+
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
+        closed = Client(cluster)
+        closed.close()
+        with pytest.raises(ValueError, match="the Dask client is closed"):
+            DataParallel(closed)

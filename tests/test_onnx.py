@@ -181,3 +181,31 @@ def test_a_command_line_model_exports_the_scaling_it_stores(tmp_path):
     expected = net.predict_proba((X - train.mean(axis=0)) / train.std(axis=0))
     np.testing.assert_allclose(out["probabilities"][:, 1:], expected, rtol=1e-9)
     assert list(out["label"]) == ["1" if p > 0.5 else "0" for p in expected[:, 0]]
+
+
+def test_a_clipping_min_max_scaler_keeps_its_clip():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MinMaxScaler
+
+    from glassnet.sklearn import NeuralNetRegressor
+
+    rng = np.random.default_rng(2)
+    X, y = rng.normal(size=(80, 3)), rng.normal(size=80)
+    model = make_pipeline(MinMaxScaler(clip=True), NeuralNetRegressor(
+        hidden_layer_sizes=(5,), max_iter=30, random_state=0)).fit(X, y)
+    far = X * 10                                       # far outside the training range
+    out = run(gn.export.to_onnx(model), far)
+    np.testing.assert_allclose(out["variable"][:, 0], model.predict(far), rtol=1e-9)
+
+
+def test_what_cannot_be_exported_is_refused_with_its_reason():
+    with pytest.raises(ValueError, match="not built"):
+        gn.export.to_onnx(gn.Network([gn.Dense(3), gn.Dense(1, "sigmoid")]))
+    net = gn.Network([gn.Dense(3, "softmax")], input_dim=2, seed=0)
+    net.metadata = {"classes": ["a", "b"]}
+    with pytest.raises(ValueError, match="names 2 classes but its network has 3 outputs"):
+        gn.export.to_onnx(net)
+    with pytest.raises(ValueError, match="opset must be at most 21"):
+        gn.export.to_onnx(gn.Network([gn.Dense(1)], input_dim=2, seed=0), opset=99)
+    with pytest.raises(TypeError, match="feature_names must be a list of strings"):
+        gn.export.to_onnx(gn.Network([gn.Dense(1)], input_dim=2, seed=0), feature_names=5)

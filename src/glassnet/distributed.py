@@ -76,7 +76,19 @@ class DataParallel(LayeredEngine):
     preferred_span = 1 << 20
 
     def __init__(self, client, n_shards: int | None = None):
-        self.client, self.n_shards = client, n_shards
+        from ._checks import check_int
+
+        if isinstance(client, str):
+            raise TypeError(f"DataParallel takes a distributed.Client, not an address: pass "
+                            f"Client({client!r})")
+        if not all(hasattr(client, a) for a in ("submit", "scatter", "scheduler_info")):
+            raise TypeError(f"DataParallel takes a distributed.Client; got "
+                            f"{type(client).__name__}")
+        if getattr(client, "status", "running") in ("closed", "closing"):
+            raise ValueError("the Dask client is closed: make a new Client for DataParallel")
+        self.client = client
+        self.n_shards = check_int(n_shards, "n_shards", allow_none=True,
+                                  expected="a positive integer (the number of shards)")
         self.adopted = None
 
     def adopt(self, net, X, y, sample_weight):

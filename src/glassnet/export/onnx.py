@@ -69,6 +69,8 @@ def to_onnx(model, *, dtype=None, opset: int = DEFAULT_OPSET, feature_names=None
     if isinstance(model, Network) and (getattr(model, "metadata", None) or {}).get(
             "preprocessing") is not None:
         model = Model.from_network(model)   # a model file's network: its whole recipe
+    if isinstance(model, Network) and not model.built:
+        raise ValueError("cannot export a network that is not built: fit it first")
     if isinstance(model, Model):
         net, kind, classes, recipe = model.network, "recipe", None, model
         scalers, estimator = [], model.network
@@ -78,6 +80,12 @@ def to_onnx(model, *, dtype=None, opset: int = DEFAULT_OPSET, feature_names=None
         net, kind, classes = _describe(estimator)
     if not net.built:
         raise ValueError("cannot export a network that is not built: fit it first")
+    if classes is not None and len(classes) != (2 if net.output_dim == 1 else net.output_dim):
+        raise ValueError(f"the model names {len(classes)} classes but its network has "
+                         f"{net.output_dim} outputs; its class metadata is damaged")
+    if feature_names is not None and (isinstance(feature_names, (str, bytes)) or not all(
+            isinstance(n, str) for n in np.asarray(feature_names, dtype=object).ravel())):
+        raise TypeError(f"feature_names must be a list of strings; got {feature_names!r}")
     dtype = net.dtype if dtype is None else check_dtype(dtype)
     builder = _Graph(dtype)
     if recipe is not None:
@@ -276,10 +284,16 @@ class _Graph:
 
     # -------------------------------------------------------------- layers
     def scaler(self, x, scaler):
-        """StandardScaler: (x - mean) / scale; MinMaxScaler: x * scale + min."""
+        """StandardScaler: (x - mean) / scale; MinMaxScaler: x * scale + min, clipped to its
+        feature_range when ``clip=True``."""
         if hasattr(scaler, "data_min_"):
             x = self.node("Mul", [x, self.const(scaler.scale_, "minmax_scale")])
-            return self.node("Add", [x, self.const(scaler.min_, "minmax_min")], "scaled")
+            x = self.node("Add", [x, self.const(scaler.min_, "minmax_min")], "scaled")
+            if getattr(scaler, "clip", False):
+                low, high = scaler.feature_range
+                x = self.node("Max", [x, self.const(low, "clip_low")])
+                x = self.node("Min", [x, self.const(high, "clip_high")], "clipped")
+            return x
         if getattr(scaler, "mean_", None) is not None:
             x = self.node("Sub", [x, self.const(scaler.mean_, "mean")])
         if getattr(scaler, "scale_", None) is not None:
