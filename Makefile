@@ -70,6 +70,8 @@ fuzz: $(STAMP)
 	$(BIN)/python fuzz/fuzz_load.py -max_total_time=60
 	$(BIN)/python fuzz/fuzz_checkpoint.py -max_total_time=60
 	$(BIN)/python fuzz/fuzz_fields.py -max_total_time=60
+	$(BIN)/python fuzz/fuzz_server.py -max_total_time=60
+	$(BIN)/python fuzz/fuzz_readers.py -max_total_time=60
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info src/*.egg-info .pytest_cache .ruff_cache

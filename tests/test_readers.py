@@ -71,6 +71,9 @@ def test_an_npz_with_no_samples_is_named(tmp_path):
     refused(glassnet("train", "--data", tmp_path / "empty.npz"), "at least 2 rows")
     (tmp_path / "bad.npz").write_bytes(b"PK\x03\x04 not really a zip")
     refused(glassnet("train", "--data", tmp_path / "bad.npz"), "not a readable .npz")
+    # Found by fuzz/fuzz_readers.py: a damaged .npy header crashed NumPy's tokenizer.
+    (tmp_path / "npy.npz").write_bytes(b"\x93NUMPY\x01\x00\x05\x00)-;\x00\x00\x00,\xf6")
+    refused(glassnet("train", "--data", tmp_path / "npy.npz"), "not a zip archive")
 
 
 def test_a_csv_with_a_long_field_is_read(tmp_path):

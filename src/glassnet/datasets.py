@@ -218,11 +218,13 @@ def _load_table(path: Path, label, seed, test_size, task, drop_missing_labels) -
 
 def load_npz(path) -> tuple[np.ndarray, np.ndarray]:
     """A ``.npz`` with arrays ``X`` and ``y`` (or ``x``/``y``, ``data``/``target``)."""
-    import zipfile
-
+    with open(path, "rb") as fh:
+        if fh.read(4) != b"PK\x03\x04":
+            raise ValueError(f"{str(path)!r} is not a readable .npz file (not a zip archive; "
+                             "save with numpy.savez)")
     try:
         archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+    except Exception as exc:          # zipfile, OS and format errors of untrusted bytes
         raise ValueError(f"{str(path)!r} is not a readable .npz file: {exc}") from None
     with archive as data:
         keys = set(data.files)
@@ -230,7 +232,7 @@ def load_npz(path) -> tuple[np.ndarray, np.ndarray]:
             if xk in keys and yk in keys:
                 try:
                     X, y = data[xk], data[yk]
-                except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+                except Exception as exc:   # a damaged member: any of NumPy's parse errors
                     raise ValueError(f"{str(path)!r} is damaged: {exc}") from None
                 if X.ndim < 1 or len(X) < 2 or y.ndim != 1 or len(y) != len(X) or \
                         X.size == 0 or X.dtype.kind not in "biuf":
