@@ -322,3 +322,37 @@ def test_a_closed_client_is_refused_before_any_work():
         closed.close()
         with pytest.raises(ValueError, match="the Dask client is closed"):
             DataParallel(closed)
+
+
+def test_ctrl_c_in_glassnet_tune_marks_the_running_trials_failed_without_tracebacks(tmp_path):
+    import os
+    import signal
+    import time
+
+    import optuna
+
+    from glassnet.tune import journal
+
+    process = subprocess.Popen([sys.executable, "-m", "glassnet", "tune", "--trials", "4",
+                                "--epochs", "100000", "--workers", "2", "--out",
+                                str(tmp_path / "t")], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+    def states():
+        try:
+            study = optuna.load_study(study_name="glassnet",
+                                      storage=journal(tmp_path / "t" / "journal.log"))
+        except (KeyError, ValueError, OSError):
+            return []
+        return [t.state.name for t in study.trials]
+
+    for _ in range(600):                        # until both workers run a trial (60 s at most)
+        if states().count("RUNNING") == 2:
+            break
+        time.sleep(0.1)
+    os.killpg(process.pid, signal.SIGINT)      # Ctrl-C reaches the whole process group
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert "2 running trials marked failed" in stdout
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
+    assert states() == ["FAIL", "FAIL"]

@@ -717,14 +717,23 @@ def _run_trials(args: tuple, remaining: int, workers: int, scheduler, storage: P
     """``remaining`` trials on Dask, ``workers`` at a time; after Ctrl-C the trials left
     running are marked failed (a rerun runs others in their place)."""
     import logging
+    import signal
 
     from distributed import Client, LocalCluster, as_completed
 
     from glassnet import tune as sweep
 
-    cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1,
-                                                  processes=True, dashboard_address=None,
-                                                  silence_logs=logging.CRITICAL)
+    cluster = None
+    if not scheduler:
+        # Ctrl-C goes to the terminal's whole process group: workers started with SIGINT
+        # ignored (Python keeps an ignored SIGINT ignored) leave it to this process, which
+        # marks the trials failed and closes them, instead of each printing a traceback.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None, silence_logs=logging.CRITICAL)
+        finally:
+            signal.signal(signal.SIGINT, previous)
     client = Client(scheduler or cluster)
     submitted = 0
     try:
