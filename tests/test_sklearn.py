@@ -419,3 +419,61 @@ def test_each_epochs_order_is_the_one_mlpclassifier_draws():
         np.testing.assert_array_equal(drawn, order)
     assert ours.randint(10**9) == theirs.randint(10**9)
     assert sorted(drawn) == list(range(301))
+
+
+# ----------------------------------------------------------------------------- the same model
+def _quiet_fit(model, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(*args, **kwargs)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_sample_weights_with_mini_batches_stop_at_scikit_learns_epoch(solver):
+    """The epoch loss averages batches by rows, as scikit-learn's loss_curve_ does, so its tol
+    rule fires at the same epoch (it fired at 165 instead of 219 with weighted averaging)."""
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    counts = np.random.default_rng(0).multinomial(len(y), [1 / len(y)] * len(y)).astype(float)
+    ours = _quiet_fit(NeuralNetClassifier(solver=solver, random_state=0, max_iter=400), X, y,
+                      sample_weight=counts)
+    theirs = _quiet_fit(MLPClassifier(solver=solver, random_state=0, max_iter=400), X, y,
+                        sample_weight=counts)
+    assert ours.n_iter_ == theirs.n_iter_ < 400
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-9)
+
+
+def test_multi_output_regression_backpropagates_the_sum_over_outputs_as_scikit_learn():
+    from sklearn.datasets import load_linnerud
+    from sklearn.neural_network import MLPRegressor
+
+    X, Y = load_linnerud(return_X_y=True)
+    X, Y = StandardScaler().fit_transform(X), StandardScaler().fit_transform(Y)
+    params = dict(hidden_layer_sizes=(8,), solver="sgd", random_state=0, max_iter=100)
+    ours = _quiet_fit(NeuralNetRegressor(**params), X, Y)
+    theirs = _quiet_fit(MLPRegressor(**params), X, Y)
+    np.testing.assert_allclose(ours.predict(X), theirs.predict(X), atol=1e-10)
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-9)
+
+
+def test_adam_is_scikit_learns_form_and_digits_stops_at_its_epoch():
+    X, y = load_digits(return_X_y=True)
+    X_train, _, y_train, _ = train_test_split(X, y, random_state=0, stratify=y)
+    X_train = StandardScaler().fit_transform(X_train)
+    ours = _quiet_fit(NeuralNetClassifier(random_state=0), X_train, y_train)
+    theirs = _quiet_fit(MLPClassifier(random_state=0), X_train, y_train)
+    assert ours.n_iter_ == theirs.n_iter_ == 145            # glassnet stopped at 148 before
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-9)
+    # The library's own Adam keeps Kingma & Ba's (PyTorch's) form.
+    assert gn.Adam().epsilon_corrected
+
+
+@pytest.mark.parametrize("kind", ["object", "category", "string"])
+def test_pandas_text_labels_give_classes_as_scikit_learn(kind):
+    pd = pytest.importorskip("pandas")
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    labels = pd.Series(np.where(X[:, 0] > 0, "yes", "no")).astype(kind)
+    ours = _quiet_fit(NeuralNetClassifier(max_iter=5), X, labels)
+    theirs = _quiet_fit(MLPClassifier(max_iter=5), X, labels)
+    assert ours.classes_.dtype == theirs.classes_.dtype
+    np.testing.assert_array_equal(ours.classes_, theirs.classes_)

@@ -220,6 +220,9 @@ class Adam(Optimizer):
     """
 
     name = "adam"
+    #: epsilon added to ``sqrt(v_hat)`` (Kingma & Ba, PyTorch, Keras); False: to ``sqrt(v)``
+    #: before the bias correction, as scikit-learn's MLP (its estimators here use that form)
+    epsilon_corrected = True
 
     def __init__(self, learning_rate=0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-8, weight_decay: float = 0.0, *,
@@ -243,7 +246,7 @@ class Adam(Optimizer):
         # (lr c2 / (1 - b1^t)) * m / (sqrt(v) + eps c2), the corrections in two scalars and one
         # pass fewer over the buffers (measured: Adam at batch 32, 784-512-512-10, ~5 % faster).
         correction_2 = math.sqrt(1 - self.beta_2 ** t)
-        epsilon = self.epsilon * correction_2
+        epsilon = self.epsilon * correction_2 if self.epsilon_corrected else self.epsilon
         scale = lr * correction_2 / (1 - self.beta_1 ** t)
         if self.fuses(params, grad, m, v):
             n_decay, decay = l2 or (0, 0.0)

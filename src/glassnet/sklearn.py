@@ -26,7 +26,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
@@ -40,7 +40,7 @@ from ._checks import is_ready, warn_user
 from .callbacks import Callback
 from .errors import DivergenceError
 from .lbfgs import minimize_lbfgs
-from .losses import class_indices
+from .losses import HalfSquaredError, PoissonLoss, class_indices
 from .optimizers import SGD, Adam, AdamW, RMSprop
 from .recipe import build_network, output_layer
 from .schedules import Schedule
@@ -96,6 +96,32 @@ class _VelocitySGD(SGD):
             params += step
         else:
             params += v
+
+
+class _ScikitAdam(Adam):
+    """Adam as scikit-learn's MLP computes it: epsilon added to ``sqrt(v)`` before the bias
+    correction, ``lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)`` (glassnet's Adam adds
+    it after, as PyTorch and Keras do). Digits stopped at 148 epochs instead of 145 before."""
+
+    epsilon_corrected = False
+
+
+class _SumOverOutputs:
+    """scikit-learn's MLPRegressor reports its loss as the mean over the outputs but
+    backpropagates their sum (its output deltas are ``a - y`` for every output, divided by the
+    samples alone): the value here is the parent loss's, the gradient the number of outputs
+    times the parent's. One output: the parent loss itself."""
+
+    def value_and_grad(self, out, y, sample_weight=None, grad=None, scale=1.0):
+        return super().value_and_grad(out, y, sample_weight, grad, scale * out.shape[-1])
+
+
+class _HalfSquaredError(_SumOverOutputs, HalfSquaredError):
+    pass
+
+
+class _PoissonLoss(_SumOverOutputs, PoissonLoss):
+    pass
 
 
 class _Monitor(Callback):
@@ -333,7 +359,7 @@ class _BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
             return sgd(lr, momentum=self.momentum,
                        nesterov=self.nesterovs_momentum and self.momentum > 0)
         if self.solver == "adam":
-            return Adam(lr, self.beta_1, self.beta_2, self.epsilon)
+            return _ScikitAdam(lr, self.beta_1, self.beta_2, self.epsilon)
         if self.solver == "adamw":
             return AdamW(lr, self.beta_1, self.beta_2, self.epsilon, weight_decay=self.alpha)
         return RMSprop(lr, epsilon=self.epsilon)
@@ -403,7 +429,7 @@ class _BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
                           sample_weight=sample_weight,
                           callbacks=[monitor, *(self.callbacks or ())],
                           l2=0.0 if self.solver == "adamw" else self.alpha,
-                          engine=self.engine, **kwargs)
+                          engine=self.engine, epoch_loss="rows", **kwargs)
         except DivergenceError as exc:
             diverged, history = exc, net.history
         if context is not None:
@@ -594,7 +620,9 @@ class NeuralNetClassifier(ClassifierMixin, _BaseNeuralNet):
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         if reset:
-            self.classes_ = np.unique(y) if classes is None else np.asarray(classes)
+            # As scikit-learn's LabelBinarizer: strings (pandas' object or Categorical labels
+            # too) give a '<U' array, numbers their own dtype.
+            self.classes_ = unique_labels(y) if classes is None else np.asarray(classes)
         index = np.searchsorted(self.classes_, y)
         index = np.clip(index, 0, len(self.classes_) - 1)
         unseen = self.classes_[index] != y
@@ -759,7 +787,7 @@ class NeuralNetRegressor(RegressorMixin, _BaseNeuralNet):
         self._stratify = False
         sample_weight = self._weights(sample_weight, X, None)
         n_out, head = output_layer("regression", n_outputs=targets.shape[1], loss=self.loss)
-        loss = "poisson" if self.loss == "poisson" else "half_squared_error"
+        loss = _PoissonLoss() if self.loss == "poisson" else _HalfSquaredError()
         return self._fit_network(X, targets, sample_weight, targets, incremental,
                                  n_out, head, loss=loss, fresh=first)
 

@@ -67,7 +67,7 @@ def fit(net, X, y, optimizer: Optimizer | str | None = None, epochs: int = 1,
         early_stopping: int | EarlyStopping | None = None, clip_norm: float | None = None,
         l2: float = 0.0, l1: float = 0.0, checkpoint: str | os.PathLike | None = None,
         checkpoint_every: int = 1, progress: bool = False,
-        engine: str | engines.Engine = "auto") -> History:
+        engine: str | engines.Engine = "auto", epoch_loss: str = "weighted") -> History:
     """Train ``net`` on ``X (n_samples, n_features)`` and ``y``; return the ``History``.
 
     Parameters
@@ -112,6 +112,11 @@ def fit(net, X, y, optimizer: Optimizer | str | None = None, epochs: int = 1,
         one, training resumes from it and ends exactly as an uninterrupted run would.
     progress : bool
         Show a Rich progress bar with the loss and accuracy.
+    epoch_loss : "weighted" or "rows"
+        How ``history["loss"]`` averages an epoch's mini-batches under ``sample_weight``: by
+        their weight (the epoch's weighted mean loss) or by their rows (scikit-learn's
+        ``loss_curve_``, whose ``tol`` rule the estimators follow). Without weights, or with
+        one batch, both are the same.
     engine : "auto", "layered", "tape", "rowspace" or an Engine
         How the steps are computed (``glassnet.engines``). Every engine gives the same
         weights; ``"auto"`` takes the fastest that runs this fit exactly.
@@ -120,6 +125,8 @@ def fit(net, X, y, optimizer: Optimizer | str | None = None, epochs: int = 1,
     ``l1`` and ``l2`` terms, at the weights before that step), whatever the engine.
     """
     epochs = check_int(epochs, "epochs")
+    if epoch_loss not in ("weighted", "rows"):
+        raise ValueError(f"epoch_loss must be 'weighted' or 'rows'; got {epoch_loss!r}")
     batch_size = check_int(batch_size, "batch_size", allow_none=True)
     verbose = check_int(verbose, "verbose", low=0)
     validation_freq = check_int(validation_freq, "validation_freq")
@@ -176,7 +183,8 @@ def fit(net, X, y, optimizer: Optimizer | str | None = None, epochs: int = 1,
     plan = engines.Plan(net=net, optimizer=optimizer, X=X, y=y, sample_weight=sample_weight,
                         batch_size=len(X) if batch_size is None else min(batch_size, len(X)),
                         shuffle=shuffle if callable(shuffle) else bool(shuffle),
-                        clip_norm=clip_norm, l2=l2, l1=l1, epochs=epochs)
+                        clip_norm=clip_norm, l2=l2, l1=l1, epochs=epochs,
+                        epoch_loss=epoch_loss)
     chosen = engines.choose(plan, engine)
 
     history, start_epoch = History(), 0

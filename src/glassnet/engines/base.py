@@ -45,6 +45,9 @@ class Plan:
     l2: float
     epochs: int
     l1: float = 0.0
+    #: how the epoch's loss averages its batches: by their sample weight (the epoch's true
+    #: weighted mean) or by their rows (scikit-learn's ``loss_curve_``)
+    epoch_loss: str = "weighted"
 
     @property
     def steps_per_epoch(self) -> int:

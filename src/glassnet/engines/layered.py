@@ -77,6 +77,7 @@ class LayeredEngine(Engine):
         order = self.order(n) if self.shuffle else None
         self.snapshots.begin()
         total_loss, correct = 0.0, 0
+        by_rows = plan.epoch_loss == "rows"
         classify = loss_fn.is_classification
         # A rate of 0 (a schedule's end) takes the ordinary step, so that net.grads keeps the
         # gradient itself rather than 0 x the gradient.
@@ -100,7 +101,9 @@ class LayeredEngine(Engine):
                                  l2_gradient=not self.l2_in_step)
                 if self.l2_in_step:
                     l2 = l2_factor(plan, weight, scale)
-            total_loss += float(loss) * weight
+            # The epoch's loss: each batch by its weight (the true weighted mean), or by its
+            # rows as scikit-learn's loss_curve_ (the same without sample weights).
+            total_loss += float(loss) * (len(Xb) if by_rows else weight)
             if classify:
                 correct += loss_fn.n_correct(out, yb)
             step_grad = grads
@@ -115,7 +118,7 @@ class LayeredEngine(Engine):
             else:
                 self.optimizer.step(params, step_grad, net.n_weights)
         self.snapshots.end(epoch)
-        total_weight = n if w is None else float(w.sum())
+        total_weight = n if w is None or by_rows else float(w.sum())
         return total_loss / total_weight, correct / n
 
     def _gather(self, idx):
