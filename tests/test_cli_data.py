@@ -73,9 +73,12 @@ def test_a_csv_without_a_header_keeps_its_first_row(tmp_path):
     assert train + test == 50                               # no row taken for a header
 
 
-def test_a_continuous_label_is_a_regression_end_to_end(tmp_path):
-    X = RNG.normal(size=(200, 2))
-    price = 3 * X[:, 0] - 2 * X[:, 1] + 0.1 * RNG.normal(size=200) + 10
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_continuous_label_is_a_regression_end_to_end(tmp_path, seed):
+    # Its own generator: the module's is drawn by whichever tests ran before on this worker.
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(200, 2))
+    price = 3 * X[:, 0] - 2 * X[:, 1] + 0.1 * rng.normal(size=200) + 10
     data = _write(tmp_path / "houses.csv", ["size", "age", "price"],
                   [[*np.round(x, 5), round(p, 5)] for x, p in zip(X, price)])
     out = tmp_path / "run"
@@ -93,7 +96,8 @@ def test_a_continuous_label_is_a_regression_end_to_end(tmp_path):
     pred = glassnet("predict", out / "model.safetensors", new)
     values = [float(v) for v in pred.stdout.splitlines()[1:]]
     assert pred.stdout.startswith("prediction\n")
-    np.testing.assert_allclose(values, [13.0, 8.0], atol=0.6)
+    # The function is 3 a - 2 b + 10; a default network of 160 rows gets within 1 of it.
+    np.testing.assert_allclose(values, [13.0, 8.0], atol=1.0)
 
 
 def test_a_semicolon_separated_file_is_read(tmp_path):

@@ -691,17 +691,7 @@ def tune(
     out, storage = out.resolve(), (storage or out / "journal.log").resolve()
     if data not in datasets.BUILTINS:
         data = str(Path(data).resolve())
-    note = sweep.repair_journal(storage)
-    if note:
-        print(f"note: {_plain(note)}", file=sys.stderr)
-    # This process only reads the study: each trial samples and prunes where it runs
-    # (tune.run_trial, seeded by --seed and the trial's number).
-    study = optuna.create_study(study_name=study_name, storage=sweep.journal(storage),
-                                direction="minimize", load_if_exists=True)
-    try:
-        sweep.check_resume(study, chosen, data, label)
-    except ValueError as exc:
-        raise CLIError(str(exc)) from None
+    study = _open_study(storage, study_name, chosen, data, label)
     finished = [t for t in study.trials if t.state.is_finished()]
     remaining = trials - len(finished)
     _console().print(f"study {study_name!r} in {_plain(storage)}: {len(finished)} trials done, "
@@ -710,6 +700,26 @@ def tune(
         args = (str(storage), study_name, data, label, epochs, seed, str(out), chosen)
         _run_trials(args, remaining, workers, scheduler, storage, study)
     _tune_report(optuna.load_study(study_name=study_name, storage=sweep.journal(storage)), out)
+
+
+def _open_study(storage: Path, name: str, space: dict, data: str, label: str):
+    """The study in the journal, repaired if its last record was cut, and refused if it was
+    made with another space or data. This process only reads it: each trial samples and
+    prunes where it runs (tune.run_trial, seeded by --seed and the trial's number)."""
+    import optuna
+
+    from glassnet import tune as sweep
+
+    note = sweep.repair_journal(storage)
+    if note:
+        print(f"note: {_plain(note)}", file=sys.stderr)
+    study = optuna.create_study(study_name=name, storage=sweep.journal(storage),
+                                direction="minimize", load_if_exists=True)
+    try:
+        sweep.check_resume(study, space, data, label)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+    return study
 
 
 def _run_trials(args: tuple, remaining: int, workers: int, scheduler, storage: Path,
