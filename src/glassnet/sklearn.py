@@ -41,9 +41,10 @@ from .callbacks import Callback
 from .errors import DivergenceError
 from .lbfgs import minimize_lbfgs
 from .losses import HalfSquaredError, PoissonLoss, class_indices
+from .network import Network
 from .optimizers import SGD, Adam, AdamW, RMSprop
 from .recipe import build_network, output_layer
-from .schedules import Schedule
+from .schedules import Schedule, constant
 from .training import fit
 
 __all__ = ["NeuralNetClassifier", "NeuralNetRegressor"]
@@ -207,7 +208,69 @@ class _Monitor(Callback):
             net.params = self.best_params
 
 
+#: the classes a fitted estimator's optimizer and schedule may be, by the names its state keeps
+_STATE_CLASSES = {cls.__name__: cls for cls in (
+    SGD, _VelocitySGD, _ScikitAdam, AdamW, RMSprop, constant, _InvScaling, _Adaptive)}
+
+
+def _object_state(obj) -> dict:
+    """An optimizer or schedule as plain data: its class's name and its attributes (numbers,
+    strings, arrays, and the schedule nested), nothing that skops must be told to trust."""
+    attrs = {}
+    for key, value in vars(obj).items():
+        if key == "_work":                        # scratch space, made again on demand
+            continue
+        attrs[key] = _object_state(value) if isinstance(value, Schedule) else value
+    return {"class": type(obj).__name__, "attrs": attrs}
+
+
+def _from_object_state(data: dict):
+    cls = _STATE_CLASSES.get(data.get("class")) if isinstance(data, dict) else None
+    if cls is None:
+        raise ValueError(f"unknown optimizer or schedule in the estimator's state: "
+                         f"{data.get('class') if isinstance(data, dict) else data!r}")
+    obj = cls.__new__(cls)
+    obj.__dict__.update({k: _from_object_state(v) if isinstance(v, dict) and "class" in v
+                         else v for k, v in data["attrs"].items()})
+    if hasattr(obj, "state"):
+        obj._work = {}
+    return obj
+
+
+def _network_state(net: Network) -> dict:
+    """The network as plain data: its architecture, weights and random streams."""
+    rngs = {name: getattr(net, name).bit_generator.state
+            for name in ("_init_rng", "shuffle_rng", "_dropout_rng")}
+    return {"config": net.get_config(), "params": net.params.copy(), "rngs": rngs}
+
+
+def _from_network_state(data: dict, loss=None) -> Network:
+    from .io import network_from_config
+
+    net = network_from_config(data["config"])
+    if loss is not None:
+        net.loss = loss
+    net.params = np.asarray(data["params"], dtype=net.dtype)
+    for name, state in data["rngs"].items():
+        getattr(net, name).bit_generator.state = state
+    for layer in net.layers:                       # Dropout layers draw from the network's
+        if hasattr(layer, "rng"):
+            layer.rng = net._dropout_rng
+    return net
+
+
+def _doc_link_parameters(estimator) -> dict:
+    from .version import VERSION
+
+    return {"version": VERSION}
+
+
 class _BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
+    # The HTML repr's "?" link: the README's estimator section, as the package index shows it.
+    _doc_link_module = "glassnet"
+    _doc_link_template = "https://pypi.org/project/glassnet/{version}/#scikit-learn-estimators"
+    _doc_link_url_param_generator = _doc_link_parameters
+
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(_ACTIVATIONS), list, tuple],
@@ -306,6 +369,35 @@ class _BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
                              for k, (new, old) in changed.items())
             raise ValueError(f"warm_start and partial_fit continue the fitted network, but {what}."
                              " Set warm_start=False (or make a new estimator) to fit a new one")
+
+    def __getstate__(self):
+        """Plain data only (numbers, strings, arrays, dicts): a fitted estimator saved with
+        skops needs no type trusted but its own class. Pickle uses the same state."""
+        state = dict(super().__getstate__())
+        if state.get("network_") is not None:
+            state["network_"] = _network_state(state["network_"])
+        if state.get("_optimizer") is not None:
+            state["_optimizer"] = _object_state(state["_optimizer"])
+        if state.get("_fitted_architecture") is not None:
+            state["_fitted_architecture"] = {**state["_fitted_architecture"], "dtype": str(
+                state["_fitted_architecture"]["dtype"])}
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        if isinstance(state.get("network_"), dict):
+            state["network_"] = _from_network_state(state["network_"], self._state_loss(state))
+        if isinstance(state.get("_optimizer"), dict):
+            state["_optimizer"] = _from_object_state(state["_optimizer"])
+        if isinstance(state.get("_fitted_architecture"), dict):
+            state["_fitted_architecture"] = {**state["_fitted_architecture"], "dtype": np.dtype(
+                state["_fitted_architecture"]["dtype"])}
+        super().__setstate__(state)
+
+    @staticmethod
+    def _state_loss(state):
+        """The loss object a restored network trains with (the regressor's own forms)."""
+        return None
 
     def _input_dtype(self, X):
         """The network's dtype: ``dtype`` if given, else X's (float32 stays float32, as in
@@ -790,6 +882,10 @@ class NeuralNetRegressor(RegressorMixin, _BaseNeuralNet):
         loss = _PoissonLoss() if self.loss == "poisson" else _HalfSquaredError()
         return self._fit_network(X, targets, sample_weight, targets, incremental,
                                  n_out, head, loss=loss, fresh=first)
+
+    @staticmethod
+    def _state_loss(state):
+        return _PoissonLoss() if state.get("loss") == "poisson" else _HalfSquaredError()
 
     def predict(self, X):
         """Predictions, shape ``(n_samples,)`` or ``(n_samples, n_outputs)``."""
