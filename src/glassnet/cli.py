@@ -189,6 +189,9 @@ def train(data: Data = None, label: Label = None, task: Task = None, layers: Lay
               "of refusing them.")] = False,
           config: Annotated[Path | None, typer.Option(help="A TOML file of these options.")]
           = None,
+          tensorboard: Annotated[Path | None, typer.Option(
+              help="Write TensorBoard event files (losses, metrics, learning rate, weight and "
+                   "gradient histograms) into this folder.")] = None,
           out: Annotated[Path | None, typer.Option(help="Run folder (default: a new "
                                                    "runs/NAME-N).")] = None,
           overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the run in "
@@ -206,7 +209,8 @@ def train(data: Data = None, label: Label = None, task: Task = None, layers: Lay
 
     given = {k: v for k, v in locals().items() if k not in (
         "config", "out", "overwrite", "resume", "allow_poor", "quiet", "datasets", "runs",
-        "prepare")}
+        "prepare", "tensorboard")}
+    loggers = [] if tensorboard is None else [_tensorboard(tensorboard)]
     if resume and out is not None and config is None and (out / "config.toml").exists():
         config = out / "config.toml"          # a resumed run repeats its own options
     o = _train_options(given, config)
@@ -217,12 +221,21 @@ def train(data: Data = None, label: Label = None, task: Task = None, layers: Lay
     with runs.RunLock(folder, clear=overwrite and not resume) as lock:
         if lock.note:
             print(f"note: {lock.note}", file=sys.stderr)
-        result, seconds, interrupted = _fit(o, ds, prepared, folder, quiet)
+        result, seconds, interrupted = _fit(o, ds, prepared, folder, quiet, loggers)
         metrics = _write_run(o, ds, prepared, result, seconds, folder)
     _finish(result, metrics, folder, seconds, interrupted, allow_poor)
 
 
-def _fit(o, ds, prepared, folder: Path, quiet: bool):
+def _tensorboard(folder: Path):
+    try:
+        from glassnet.tensorboard import TensorBoard
+
+        return TensorBoard(folder)
+    except ImportError as exc:
+        raise CLIError(str(exc)) from None
+
+
+def _fit(o, ds, prepared, folder: Path, quiet: bool, callbacks=()):
     import time
 
     model, console = prepared.model, _console()
@@ -241,7 +254,8 @@ def _fit(o, ds, prepared, folder: Path, quiet: bool):
 
     start = time.perf_counter()
     with _StopOnInterrupt() as interrupt:
-        result = run(o, prepared, callbacks=[interrupt.callback()], progress=interactive,
+        result = run(o, prepared, callbacks=[interrupt.callback(), *callbacks],
+                     progress=interactive,
                      verbose=0 if interactive or quiet else max(1, o.epochs // 20),
                      checkpoint=folder)
     return result, time.perf_counter() - start, interrupt.requested
