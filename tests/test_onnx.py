@@ -209,3 +209,88 @@ def test_what_cannot_be_exported_is_refused_with_its_reason():
         gn.export.to_onnx(gn.Network([gn.Dense(1)], input_dim=2, seed=0), opset=99)
     with pytest.raises(TypeError, match="feature_names must be a list of strings"):
         gn.export.to_onnx(gn.Network([gn.Dense(1)], input_dim=2, seed=0), feature_names=5)
+
+
+# ----------------------------------------------------------------------------- skl2onnx
+def test_skl2onnx_converts_a_column_transformer_pipeline_with_a_glassnet_estimator():
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("skl2onnx")
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.preprocessing import OneHotEncoder
+
+    from glassnet.export.skl2onnx import register
+    from glassnet.sklearn import NeuralNetClassifier
+
+    register()
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"size": rng.normal(size=120), "colour": rng.choice(["r", "g", "b"],
+                                                                            120)})
+    frame.loc[::7, "size"] = np.nan
+    y = np.where(frame["colour"] == "r", "hot", "cold")
+    model = make_pipeline(ColumnTransformer([
+        ("num", make_pipeline(SimpleImputer(), StandardScaler()), ["size"]),
+        ("cat", OneHotEncoder(handle_unknown="ignore"), ["colour"])]),
+        NeuralNetClassifier(hidden_layer_sizes=(8,), max_iter=60, random_state=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(frame, y)
+    onnx_model = convert_sklearn(
+        model, initial_types=[("size", FloatTensorType([None, 1])),
+                              ("colour", StringTensorType([None, 1]))],
+        options={id(model.steps[-1][1]): {"zipmap": False}})
+    ort = pytest.importorskip("onnxruntime")
+    session = ort.InferenceSession(onnx_model.SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    feeds = {"size": frame[["size"]].to_numpy(np.float32),
+             "colour": frame[["colour"]].to_numpy(object)}
+    label, proba = session.run(None, feeds)
+    np.testing.assert_array_equal(label, model.predict(frame))
+    np.testing.assert_allclose(proba, model.predict_proba(frame), atol=1e-5)
+    # export_onnx delegates such a pipeline to skl2onnx, reading the types from rows.
+    path = gn.export_onnx(model, _tmp("pipe.onnx"), X=frame)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    label, proba = session.run(None, feeds)          # numbers as float32, as skl2onnx's
+    np.testing.assert_array_equal(label, model.predict(frame))
+
+
+def _tmp(name):
+    import tempfile
+    from pathlib import Path
+
+    return Path(tempfile.mkdtemp()) / name
+
+
+def test_skl2onnx_converts_a_regressor_and_importing_skl2onnx_first_registers_it():
+    code = """
+import numpy as np, warnings
+import skl2onnx
+from skl2onnx.common.data_types import DoubleTensorType
+from glassnet.sklearn import NeuralNetRegressor
+warnings.simplefilter("ignore")
+X = np.random.default_rng(0).normal(size=(50, 3)); y = X @ [1.0, -2.0, 0.5]
+model = NeuralNetRegressor(hidden_layer_sizes=(5,), max_iter=20, random_state=0).fit(X, y)
+onx = skl2onnx.convert_sklearn(model, initial_types=[("X", DoubleTensorType([None, 3]))])
+import onnxruntime as ort
+out = ort.InferenceSession(onx.SerializeToString()).run(None, {"X": X})[0]
+print(abs(out.ravel() - model.predict(X)).max())
+"""
+    pytest.importorskip("skl2onnx")
+    pytest.importorskip("onnxruntime")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert float(result.stdout.strip()) < 1e-10
+
+
+@pytest.mark.parametrize("input_dtype,values", [("int64", [[1, 0], [0, 3]]),
+                                                ("bool", [[True, False], [False, True]])])
+def test_int64_and_bool_inputs_are_cast_first(input_dtype, values):
+    net = gn.Network([gn.Dense(3, "relu"), gn.Dense(1, "sigmoid")], input_dim=2, seed=0)
+    X = np.array(values, dtype=input_dtype)
+    proto = gn.export.to_onnx(net, input_dtype=input_dtype)
+    out = run(proto, X)
+    np.testing.assert_allclose(out["probabilities"][:, 1], net.predict_proba(
+        X.astype(float))[:, 0], rtol=1e-12)

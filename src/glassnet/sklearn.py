@@ -892,3 +892,18 @@ class NeuralNetRegressor(RegressorMixin, _BaseNeuralNet):
         X = self._check_X_predict(X)
         out = self.network_.propagate(X)
         return out[:, 0] if self._y_1d else out
+
+
+def _register_with_skl2onnx() -> None:
+    """When skl2onnx is already imported, tell it about these estimators now, so that
+    ``convert_sklearn`` takes a pipeline holding one with nothing else to call (importing
+    skl2onnx later: ``glassnet.export.skl2onnx.register()``)."""
+    import sys
+
+    if "skl2onnx" in sys.modules:
+        from .export.skl2onnx import register
+
+        register()
+
+
+_register_with_skl2onnx()

@@ -36,21 +36,65 @@ MIN_OPSET, DEFAULT_OPSET, MAX_OPSET = 13, 17, 21
 
 
 def export_onnx(model, path: str | os.PathLike, *, dtype=None, opset: int = DEFAULT_OPSET,
-                feature_names=None) -> Path:
+                feature_names=None, input_dtype=None, X=None) -> Path:
     """Write ``model`` to ``path`` as ONNX and return the path.
 
     ``model``: a built ``Network``, a fitted ``NeuralNetClassifier`` / ``NeuralNetRegressor``,
-    or a scikit-learn ``Pipeline`` of ``StandardScaler`` / ``MinMaxScaler`` steps and one of
-    them. ``dtype``: ``"float32"`` or ``"float64"`` for the input and the arithmetic (default:
-    the network's). The file passes ``onnx.checker.check_model(full_check=True)``.
+    a model ``glassnet train`` wrote (``recipe.Model``), a scikit-learn ``Pipeline`` of
+    ``StandardScaler`` / ``MinMaxScaler`` steps and one of them, or any fitted pipeline whose
+    other steps skl2onnx converts (a ``ColumnTransformer``, imputers, encoders): that one is
+    handed to skl2onnx with glassnet's converter registered, and ``X`` (a few rows, a
+    DataFrame for named columns) gives it the input types. ``dtype``: ``"float32"`` or
+    ``"float64"`` for the arithmetic (default: the network's); ``input_dtype``: the input's
+    type when it differs (``"int64"`` or ``"bool"``: cast first). The file passes
+    ``onnx.checker.check_model(full_check=True)``.
     """
     from ..checkpoints import atomic_write_bytes
 
-    proto = to_onnx(model, dtype=dtype, opset=opset, feature_names=feature_names)
+    if _needs_skl2onnx(model):
+        proto = _via_skl2onnx(model, X, opset)
+    else:
+        proto = to_onnx(model, dtype=dtype, opset=opset, feature_names=feature_names,
+                        input_dtype=input_dtype)
     return atomic_write_bytes(path, proto.SerializeToString())
 
 
-def to_onnx(model, *, dtype=None, opset: int = DEFAULT_OPSET, feature_names=None):
+def _needs_skl2onnx(model) -> bool:
+    steps = getattr(model, "steps", None)
+    if steps is None:
+        return False
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+    return any(not isinstance(step, (StandardScaler, MinMaxScaler)) and step not in (
+        "passthrough", None) for _, step in steps[:-1])
+
+
+def _via_skl2onnx(model, X, opset):
+    """A pipeline with steps glassnet does not convert itself: skl2onnx converts it, glassnet's
+    converter registered; the classifier's probabilities as an array (``zipmap=False``)."""
+    if X is None:
+        raise ValueError("exporting a pipeline with a ColumnTransformer, imputer or encoder "
+                         "goes through skl2onnx, which reads the input types from data: pass "
+                         "X=some_rows (a DataFrame for named columns)")
+    from skl2onnx import to_onnx as skl_to_onnx
+
+    from .skl2onnx import register
+
+    register()
+    last = model.steps[-1][1]
+    options = {id(last): {"zipmap": False}} if hasattr(last, "classes_") else None
+    # Numbers go in as float32: onnxruntime runs skl2onnx's imputers and scalers on floats.
+    if hasattr(X, "iloc"):
+        sample = X.iloc[:1].astype({c: np.float32 for c in X.columns
+                                    if X[c].dtype == np.float64})
+    else:
+        sample = np.asarray(X)[:1]
+        sample = sample.astype(np.float32) if sample.dtype == np.float64 else sample
+    return skl_to_onnx(model, sample, options=options, target_opset=opset)
+
+
+def to_onnx(model, *, dtype=None, opset: int = DEFAULT_OPSET, feature_names=None,
+            input_dtype=None):
     """The ``onnx.ModelProto`` that ``export_onnx`` writes, checked."""
     try:
         import onnx
@@ -91,8 +135,7 @@ def to_onnx(model, *, dtype=None, opset: int = DEFAULT_OPSET, feature_names=None
     if recipe is not None:
         inputs, x = builder.recipe_inputs(recipe.preprocessor)
     else:
-        inputs = [onnx.helper.make_tensor_value_info("X", builder.elem, ["N", net.input_dim])]
-        x = "X"
+        inputs, x = builder.plain_input(net.input_dim, input_dtype)
     for scaler in scalers:
         x = builder.scaler(x, scaler)
     for i, layer in enumerate(net.layers):
@@ -210,6 +253,20 @@ class _Graph:
         self.nodes.append(self.onnx.helper.make_node(op, inputs, [output], domain=domain,
                                                      **attrs))
         return output
+
+    def plain_input(self, width, input_dtype=None):
+        """The input ``X [N, width]``: of the graph's float type, or ``input_dtype`` (int64,
+        bool, the other float) cast to it first. Returns ``(inputs, x)``."""
+        kind = self.dtype if input_dtype is None else np.dtype(input_dtype)
+        if kind not in (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64),
+                        np.dtype(bool)):
+            raise ValueError(f"input_dtype must be float32, float64, int64 or bool; got "
+                             f"{input_dtype!r}")
+        elem = self.onnx.helper.np_dtype_to_tensor_dtype(kind)
+        inputs = [self.onnx.helper.make_tensor_value_info("X", elem, ["N", width])]
+        if kind == self.dtype:
+            return inputs, "X"
+        return inputs, self.node("Cast", ["X"], "X_cast", to=self.elem)
 
     # -------------------------------------------------------------- the recipe
     def recipe_inputs(self, pre):
