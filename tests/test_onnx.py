@@ -221,10 +221,9 @@ def test_skl2onnx_converts_a_column_transformer_pipeline_with_a_glassnet_estimat
     from sklearn.impute import SimpleImputer
     from sklearn.preprocessing import OneHotEncoder
 
-    from glassnet.export.skl2onnx import register
-    from glassnet.sklearn import NeuralNetClassifier
+    from glassnet.sklearn import NeuralNetClassifier, register_skl2onnx
 
-    register()
+    register_skl2onnx()
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"size": rng.normal(size=120), "colour": rng.choice(["r", "g", "b"],
                                                                             120)})

@@ -47,7 +47,7 @@ from .recipe import build_network, output_layer
 from .schedules import Schedule, constant
 from .training import fit
 
-__all__ = ["NeuralNetClassifier", "NeuralNetRegressor"]
+__all__ = ["NeuralNetClassifier", "NeuralNetRegressor", "register_skl2onnx"]
 
 _STOCHASTIC = ("sgd", "adam", "adamw", "rmsprop")
 _ACTIVATIONS = (set(activations_mod.NAMES) | {"logistic"}) - {"softmax", "exp"}
@@ -894,16 +894,14 @@ class NeuralNetRegressor(RegressorMixin, _BaseNeuralNet):
         return out[:, 0] if self._y_1d else out
 
 
-def _register_with_skl2onnx() -> None:
-    """When skl2onnx is already imported, tell it about these estimators now, so that
-    ``convert_sklearn`` takes a pipeline holding one with nothing else to call (importing
-    skl2onnx later: ``glassnet.export.skl2onnx.register()``)."""
-    import sys
+def register_skl2onnx() -> None:
+    """Tell skl2onnx how to convert both estimators (``glassnet.export.skl2onnx``), so that
+    ``skl2onnx.convert_sklearn`` takes pipelines holding them. Needs skl2onnx."""
+    from .export.skl2onnx import register
 
-    if "skl2onnx" in sys.modules:
-        from .export.skl2onnx import register
-
-        register()
+    register(NeuralNetClassifier, NeuralNetRegressor)
 
 
-_register_with_skl2onnx()
+# Already imported skl2onnx: nothing else to call.
+if "skl2onnx" in __import__("sys").modules:
+    register_skl2onnx()

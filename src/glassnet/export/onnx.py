@@ -23,74 +23,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
-from pathlib import Path
 
 import numpy as np
 
-__all__ = ["export_onnx", "to_onnx"]
+__all__ = ["to_onnx", "needs_skl2onnx"]
 
 #: the oldest opset whose Softmax works along one axis (13), the default, and the newest that
 #: onnxruntime 1.18 (the oldest glassnet tests with) reads
 MIN_OPSET, DEFAULT_OPSET, MAX_OPSET = 13, 17, 21
-
-
-def export_onnx(model, path: str | os.PathLike, *, dtype=None, opset: int = DEFAULT_OPSET,
-                feature_names=None, input_dtype=None, X=None) -> Path:
-    """Write ``model`` to ``path`` as ONNX and return the path.
-
-    ``model``: a built ``Network``, a fitted ``NeuralNetClassifier`` / ``NeuralNetRegressor``,
-    a model ``glassnet train`` wrote (``recipe.Model``), a scikit-learn ``Pipeline`` of
-    ``StandardScaler`` / ``MinMaxScaler`` steps and one of them, or any fitted pipeline whose
-    other steps skl2onnx converts (a ``ColumnTransformer``, imputers, encoders): that one is
-    handed to skl2onnx with glassnet's converter registered, and ``X`` (a few rows, a
-    DataFrame for named columns) gives it the input types. ``dtype``: ``"float32"`` or
-    ``"float64"`` for the arithmetic (default: the network's); ``input_dtype``: the input's
-    type when it differs (``"int64"`` or ``"bool"``: cast first). The file passes
-    ``onnx.checker.check_model(full_check=True)``.
-    """
-    from ..checkpoints import atomic_write_bytes
-
-    if _needs_skl2onnx(model):
-        proto = _via_skl2onnx(model, X, opset)
-    else:
-        proto = to_onnx(model, dtype=dtype, opset=opset, feature_names=feature_names,
-                        input_dtype=input_dtype)
-    return atomic_write_bytes(path, proto.SerializeToString())
-
-
-def _needs_skl2onnx(model) -> bool:
-    steps = getattr(model, "steps", None)
-    if steps is None:
-        return False
-    from sklearn.preprocessing import MinMaxScaler, StandardScaler
-
-    return any(not isinstance(step, (StandardScaler, MinMaxScaler)) and step not in (
-        "passthrough", None) for _, step in steps[:-1])
-
-
-def _via_skl2onnx(model, X, opset):
-    """A pipeline with steps glassnet does not convert itself: skl2onnx converts it, glassnet's
-    converter registered; the classifier's probabilities as an array (``zipmap=False``)."""
-    if X is None:
-        raise ValueError("exporting a pipeline with a ColumnTransformer, imputer or encoder "
-                         "goes through skl2onnx, which reads the input types from data: pass "
-                         "X=some_rows (a DataFrame for named columns)")
-    from skl2onnx import to_onnx as skl_to_onnx
-
-    from .skl2onnx import register
-
-    register()
-    last = model.steps[-1][1]
-    options = {id(last): {"zipmap": False}} if hasattr(last, "classes_") else None
-    # Numbers go in as float32: onnxruntime runs skl2onnx's imputers and scalers on floats.
-    if hasattr(X, "iloc"):
-        sample = X.iloc[:1].astype({c: np.float32 for c in X.columns
-                                    if X[c].dtype == np.float64})
-    else:
-        sample = np.asarray(X)[:1]
-        sample = sample.astype(np.float32) if sample.dtype == np.float64 else sample
-    return skl_to_onnx(model, sample, options=options, target_opset=opset)
 
 
 def to_onnx(model, *, dtype=None, opset: int = DEFAULT_OPSET, feature_names=None,
@@ -169,6 +109,18 @@ def to_onnx(model, *, dtype=None, opset: int = DEFAULT_OPSET, feature_names=None
     onnx.helper.set_model_props(proto, meta)
     onnx.checker.check_model(proto, full_check=True)
     return proto
+
+
+def needs_skl2onnx(model) -> bool:
+    """Whether ``model`` is a pipeline with a step glassnet does not convert itself (anything
+    but StandardScaler and MinMaxScaler before the estimator)."""
+    steps = getattr(model, "steps", None)
+    if steps is None:
+        return False
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+    return any(not isinstance(step, (StandardScaler, MinMaxScaler)) and step not in (
+        "passthrough", None) for _, step in steps[:-1])
 
 
 def _ir_version(opset: int) -> int:

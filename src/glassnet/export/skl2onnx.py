@@ -1,7 +1,8 @@
 """glassnet's estimators as citizens of skl2onnx: a registered converter and shape calculator.
 
-``register()`` (called by ``export_onnx`` when it needs skl2onnx, or by you) tells skl2onnx how
-to convert ``NeuralNetClassifier`` and ``NeuralNetRegressor``, so that
+``glassnet.sklearn.register_skl2onnx()`` (automatic when skl2onnx is imported before
+``glassnet.sklearn``; ``export_onnx`` registers what it converts) tells skl2onnx how to convert
+``NeuralNetClassifier`` and ``NeuralNetRegressor``, so that
 ``skl2onnx.convert_sklearn`` / ``skl2onnx.to_onnx`` convert any pipeline scikit-learn's own
 converters cover with a glassnet estimator in it (a ``ColumnTransformer`` of imputers,
 encoders and scalers, say). The estimator's part is glassnet's own graph (``onnx.to_onnx``),
@@ -16,15 +17,15 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["register"]
+__all__ = ["register", "convert_pipeline"]
 
-_REGISTERED = []
+_REGISTERED: set = set()
 
 
-def register() -> None:
-    """Register both estimators with skl2onnx (once; later calls do nothing)."""
-    if _REGISTERED:
-        return
+def register(classifier=None, regressor=None) -> None:
+    """Register estimator classes with skl2onnx (each once). ``glassnet.sklearn`` passes its
+    ``NeuralNetClassifier`` and ``NeuralNetRegressor`` (``glassnet.sklearn.register_skl2onnx``);
+    subclasses may be registered the same way."""
     try:
         from skl2onnx import update_registered_converter
         from skl2onnx.common.shape_calculator import (
@@ -34,15 +35,40 @@ def register() -> None:
     except ImportError:
         raise ImportError("converting pipelines needs skl2onnx: pip install skl2onnx") \
             from None
-    from ..sklearn import NeuralNetClassifier, NeuralNetRegressor
+    if classifier is not None and classifier not in _REGISTERED:
+        update_registered_converter(classifier, f"Glassnet{classifier.__name__}",
+                                    calculate_linear_classifier_output_shapes, _convert,
+                                    options={"zipmap": [True, False, "columns"],
+                                             "nocl": [False]})
+        _REGISTERED.add(classifier)
+    if regressor is not None and regressor not in _REGISTERED:
+        update_registered_converter(regressor, f"Glassnet{regressor.__name__}",
+                                    calculate_linear_regressor_output_shapes, _convert)
+        _REGISTERED.add(regressor)
 
-    update_registered_converter(NeuralNetClassifier, "GlassnetNeuralNetClassifier",
-                                calculate_linear_classifier_output_shapes, _convert,
-                                options={"zipmap": [True, False, "columns"],
-                                         "nocl": [False]})
-    update_registered_converter(NeuralNetRegressor, "GlassnetNeuralNetRegressor",
-                                calculate_linear_regressor_output_shapes, _convert)
-    _REGISTERED.append(True)
+
+def convert_pipeline(model, X, opset: int):
+    """A pipeline with steps glassnet does not convert itself, converted by skl2onnx with its
+    estimator registered; the classifier's probabilities as an array (``zipmap=False``). ``X``:
+    rows to read the input types from; numbers go in as float32 (onnxruntime runs skl2onnx's
+    imputers and scalers on floats)."""
+    if X is None:
+        raise ValueError("exporting a pipeline with a ColumnTransformer, imputer or encoder "
+                         "goes through skl2onnx, which reads the input types from data: pass "
+                         "X=some_rows (a DataFrame for named columns)")
+    from skl2onnx import to_onnx as skl_to_onnx
+
+    last = model.steps[-1][1]
+    classifier = hasattr(last, "classes_")
+    register(**{"classifier" if classifier else "regressor": type(last)})
+    options = {id(last): {"zipmap": False}} if classifier else None
+    if hasattr(X, "iloc"):
+        sample = X.iloc[:1].astype({c: np.float32 for c in X.columns
+                                    if X[c].dtype == np.float64})
+    else:
+        sample = np.asarray(X)[:1]
+        sample = sample.astype(np.float32) if sample.dtype == np.float64 else sample
+    return skl_to_onnx(model, sample, options=options, target_opset=opset)
 
 
 def _convert(scope, operator, container) -> None:
