@@ -293,3 +293,24 @@ def test_int64_and_bool_inputs_are_cast_first(input_dtype, values):
     out = run(proto, X)
     np.testing.assert_allclose(out["probabilities"][:, 1], net.predict_proba(
         X.astype(float))[:, 0], rtol=1e-12)
+
+
+def test_the_readmes_onnxruntime_snippet_runs_on_the_export_it_shows(tmp_path):
+    """The README's three lines, as written, on `glassnet export ... --dtype float32`."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    snippet = re.search(r"and to run it.*?```python\n(.*?)```", readme, re.S).group(1)
+    assert 'session.run(None, {"X": X.astype("float32")})' in snippet
+    net = gn.Network([gn.Dense(4, "relu"), gn.Dense(1, "sigmoid")], input_dim=3, seed=0)
+    gn.save(net, tmp_path / "m.safetensors")
+    result = subprocess.run([sys.executable, "-m", "glassnet", "export",
+                             str(tmp_path / "m.safetensors"), str(tmp_path / "cats.onnx"),
+                             "--dtype", "float32"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    X = np.random.default_rng(0).normal(size=(5, 3))
+    scope = {"X": X}
+    exec(snippet.replace('"cats.onnx"', repr(str(tmp_path / "cats.onnx"))), scope)
+    np.testing.assert_allclose(scope["probabilities"][:, 1], net.predict_proba(X)[:, 0],
+                               rtol=1e-5)
