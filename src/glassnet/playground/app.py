@@ -33,6 +33,7 @@ import io
 import json
 import tempfile
 import threading
+import time
 import weakref
 from importlib import resources
 from pathlib import Path
@@ -52,6 +53,10 @@ __all__ = ["Playground", "create_app"]
 
 MAX_UPLOAD = 1 << 20          # bytes of a request body (CSV or JSON)
 MAX_STREAMS = 32              # frame streams open at once
+MAX_RUNS = 16                 # runs (tabs) at once
+DEFAULT_RUN = "default"
+#: how often idle runs are looked for (seconds)
+SWEEP_EVERY = 5.0
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 #: the largest magnitude of an uploaded coordinate or label, and of an edited weight
 MAX_VALUE = 1e6
@@ -170,6 +175,74 @@ class Playground:
             self.session.close()
 
 
+class Runs:
+    """One ``Playground`` per page: each tab names its run (``?run=ID``, kept in the tab's
+    ``sessionStorage``, so a reload re-attaches and another tab never touches it). A run whose
+    pages have all gone is paused after ``pause_after`` seconds and ended after ``end_after``
+    (``sweep``); requests that name no run share the ``default`` one."""
+
+    def __init__(self, settings: Settings | None, pause_after: float = 30.0,
+                 end_after: float = 1800.0):
+        self.settings, self.pause_after, self.end_after = settings, pause_after, end_after
+        self._runs: dict[str, Playground] = {}
+        self._seen: dict[str, float] = {}
+        self._streams: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self.get(DEFAULT_RUN)
+
+    def get(self, run_id: str) -> Playground:
+        with self._lock:
+            self._seen[run_id] = time.monotonic()
+            run = self._runs.get(run_id)
+            if run is not None:
+                return run
+            if len(self._runs) >= MAX_RUNS:
+                raise _BusyError(f"at most {MAX_RUNS} runs at once; close a tab (idle runs end "
+                                 f"after {self.end_after:g} s)")
+            run = self._runs[run_id] = Playground(self.settings)
+            return run
+
+    def streaming(self, run_id: str, change: int) -> None:
+        with self._lock:
+            self._streams[run_id] = self._streams.get(run_id, 0) + change
+            self._seen[run_id] = time.monotonic()
+
+    def sweep(self, now: float | None = None) -> None:
+        """Pause the runs no page has watched for ``pause_after`` seconds; end those idle for
+        ``end_after`` (never the default run)."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            for run_id, run in list(self._runs.items()):
+                if self._streams.get(run_id, 0) > 0:
+                    continue
+                idle = now - self._seen.get(run_id, now)
+                if idle > self.end_after and run_id != DEFAULT_RUN:
+                    run.close()
+                    del self._runs[run_id]
+                    self._seen.pop(run_id, None)
+                elif idle > self.pause_after and run.session.status == "playing":
+                    run.session.pause()
+
+    def __len__(self):
+        return len(self._runs)
+
+    def close(self) -> None:
+        with self._lock:
+            for run in self._runs.values():
+                run.close()
+
+
+class _BusyError(ValueError):
+    pass
+
+
+def _run_id(request: Request) -> str:
+    run_id = request.query_params.get("run", DEFAULT_RUN)
+    if not run_id or len(run_id) > 64 or not all(c.isalnum() or c in "-_" for c in run_id):
+        raise ValueError("run must be 1 to 64 letters, digits, '-' or '_'")
+    return run_id
+
+
 def _error(message: str, status: int = 400) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
@@ -243,29 +316,37 @@ def _int_field(body: dict, name: str, default: int) -> int:
 POLL = 1 / 60
 
 
-def create_app(settings: Settings | None = None, hosts=()) -> Starlette:
-    """The ASGI app; ``app.state.playground`` is its ``Playground``. ``hosts``: host names it
-    answers to besides the loopback ones (``Guard``)."""
-    playground = Playground(settings)
+def create_app(settings: Settings | None = None, hosts=(), pause_after: float = 30.0,
+               end_after: float = 1800.0) -> Starlette:
+    """The ASGI app; ``app.state.runs`` holds a ``Playground`` per page (``Runs``), and
+    ``app.state.playground`` is the default run. ``hosts``: host names it answers to besides
+    the loopback ones (``Guard``)."""
+    runs = Runs(settings, pause_after, end_after)
+    playground = runs.get(DEFAULT_RUN)
     static = resources.files("glassnet.playground") / "static"
 
-    def current() -> Session:
-        return playground.session
+    def run(request) -> Playground:
+        return runs.get(_run_id(request))
+
+    def current(request) -> Session:
+        return run(request).session
 
     async def index(request):
         return Response((static / "index.html").read_text(encoding="utf-8"),
                         media_type="text/html")
 
     async def state(request):
-        session = current()
+        session = current(request)
         return JSONResponse({**session.describe(), "frame": session.frame,
                              "curve": session.curve, "onnx": _has_onnx()})
 
     async def settings_route(request):
         try:
             # An uploaded table stays in the settings: the page can switch back to it.
-            new = Settings.from_dict(await _json(request), current().settings)
-            await asyncio.to_thread(playground.replace, new)
+            new = Settings.from_dict(await _json(request), current(request).settings)
+            # The same settings again (a reload re-sending its URL) keep the run going.
+            if new != current(request).settings:
+                await asyncio.to_thread(run(request).replace, new)
         except _BodyTooLargeError as error:
             return _error(str(error), 413)
         except ValueError as error:
@@ -275,7 +356,7 @@ def create_app(settings: Settings | None = None, hosts=()) -> Starlette:
     async def control(request):
         try:
             action = (await _json(request)).get("action")
-            session = current()
+            session = current(request)
             if action == "play":
                 session.play()
             elif action == "pause":
@@ -287,14 +368,14 @@ def create_app(settings: Settings | None = None, hosts=()) -> Starlette:
                 if action == "regenerate":
                     settings = Settings.from_dict({"data_seed": settings.data_seed + 1},
                                                   settings)
-                await asyncio.to_thread(playground.replace, settings)
+                await asyncio.to_thread(run(request).replace, settings)
                 return await state(request)
             else:
                 raise ValueError("action must be play, pause, step, reset or regenerate; got "
                                  f"{action!r}")
         except ValueError as error:
             return _error(str(error))
-        return JSONResponse({"status": current().status, "epoch": current().epoch})
+        return JSONResponse({"status": current(request).status, "epoch": current(request).epoch})
 
     async def weight(request):
         try:
@@ -304,7 +385,7 @@ def create_app(settings: Settings | None = None, hosts=()) -> Starlette:
                     not abs(value) <= MAX_VALUE:
                 raise ValueError(f"value must be a number of magnitude at most {MAX_VALUE:g}; "
                                  f"got {str(value)[:40]}")
-            current().edit(_int_field(body, "layer", -1), str(body.get("name", "W")),
+            current(request).edit(_int_field(body, "layer", -1), str(body.get("name", "W")),
                            _int_field(body, "row", -1), _int_field(body, "column", 0),
                            float(value))
         except (TypeError, ValueError) as error:
@@ -313,7 +394,7 @@ def create_app(settings: Settings | None = None, hosts=()) -> Starlette:
 
     async def view(request):
         try:
-            current().set_bend((await _json(request)).get("bend"))
+            current(request).set_bend((await _json(request)).get("bend"))
         except (TypeError, ValueError) as error:
             return _error(f"view: {error}")
         return JSONResponse({"ok": True})
@@ -322,11 +403,11 @@ def create_app(settings: Settings | None = None, hosts=()) -> Starlette:
         try:
             rows = parse_csv((await _body(request)).decode("utf-8-sig"))
             new = Settings.from_dict({"dataset": "custom", "custom": rows},
-                                     current().settings)
+                                     current(request).settings)
             if new.task == "classification" and new.head == "sigmoid" and \
                     len({row[2] for row in rows}) > 2:
                 new = Settings.from_dict({"head": "softmax"}, new)
-            await asyncio.to_thread(playground.replace, new)
+            await asyncio.to_thread(run(request).replace, new)
         except UnicodeDecodeError:
             return _error("the CSV must be UTF-8 text")
         except _BodyTooLargeError as error:
@@ -339,7 +420,7 @@ def create_app(settings: Settings | None = None, hosts=()) -> Starlette:
         try:
             layer, unit, sample = (_int_param(request, name) for name in
                                    ("layer", "unit", "sample"))
-            result = current().neuron(layer, unit, sample)
+            result = current(request).neuron(layer, unit, sample)
         except ValueError as error:
             return _error(str(error))
         return JSONResponse(result)
@@ -353,13 +434,19 @@ def create_app(settings: Settings | None = None, hosts=()) -> Starlette:
             return _error(str(error))
         if streams["open"] >= MAX_STREAMS:
             return _error(f"at most {MAX_STREAMS} frame streams at once; close a tab", 503)
+        try:
+            mine, run_id = run(request), _run_id(request)
+        except ValueError as error:
+            return _error(str(error), 503 if isinstance(error, _BusyError) else 400)
         streams["open"] += 1               # counted now: the next request sees it
+        runs.streaming(run_id, +1)
         released = []
 
         def release():
             if not released:
                 released.append(True)
                 streams["open"] -= 1
+                runs.streaming(run_id, -1)
 
         async def stream():
             # Polls the newest frame's version: no thread waits per stream, so idle streams
@@ -367,7 +454,7 @@ def create_app(settings: Settings | None = None, hosts=()) -> Starlette:
             version, sent, idle = -1, 0, 0.0
             try:
                 while not limit or sent < limit:
-                    new, text = playground.latest()
+                    new, text = mine.latest()
                     if new == version or text is None:
                         await asyncio.sleep(POLL)
                         idle += POLL
@@ -388,11 +475,11 @@ def create_app(settings: Settings | None = None, hosts=()) -> Starlette:
                                  headers={"Cache-Control": "no-cache"})
 
     async def model_file(request):
-        net = current().snapshot()
+        net = current(request).snapshot()
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "playground.safetensors"
             try:
-                model_io.save(net, path, metadata=_metadata(current()))
+                model_io.save(net, path, metadata=_metadata(current(request)))
             except ValueError as error:
                 return _error(str(error))
             content = path.read_bytes()
@@ -405,13 +492,14 @@ def create_app(settings: Settings | None = None, hosts=()) -> Starlette:
                           404)
         from ..export.onnx import to_onnx
 
-        model = to_onnx(current().snapshot(), feature_names=list(current().settings.features))
+        session = current(request)
+        model = to_onnx(session.snapshot(), feature_names=list(session.settings.features))
         return Response(model.SerializeToString(), media_type="application/octet-stream",
                         headers={"Content-Disposition":
                                  'attachment; filename="playground.onnx"'})
 
     async def script(request):
-        session = current()
+        session = current(request)
         return Response(training_script(session.settings, session.epoch),
                         media_type="text/x-python", headers={
                             "Content-Disposition": 'attachment; filename="train.py"'})
@@ -433,11 +521,20 @@ def create_app(settings: Settings | None = None, hosts=()) -> Starlette:
     ]
     @contextlib.asynccontextmanager
     async def lifespan(app):
-        yield
-        playground.close()           # the training thread ends with the server
+        async def janitor():
+            while True:
+                await asyncio.sleep(min(SWEEP_EVERY, pause_after))
+                runs.sweep()
 
-    app = Starlette(routes=routes, lifespan=lifespan)
-    app.state.playground = playground
+        task = asyncio.create_task(janitor())
+        yield
+        task.cancel()
+        runs.close()                 # the training threads end with the server
+
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
+        _BusyError: lambda request, error: _error(str(error), 503),
+        ValueError: lambda request, error: _error(str(error))})
+    app.state.playground, app.state.runs = playground, runs
     app.add_middleware(Guard, hosts=hosts)
     return app
 

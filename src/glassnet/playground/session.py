@@ -40,6 +40,8 @@ __all__ = ["Session", "build_network", "build_optimizer", "fit_arguments", "make
 FRAME_INTERVAL = 1 / 30
 #: fit's epochs argument: a run goes on until paused or replaced
 MAX_EPOCHS = 10**7
+#: the most points a run's loss curve keeps (older ones are thinned)
+MAX_CURVE = 2000
 #: epochs after which "step" decays the rate tenfold; cosine decays over this many
 DECAY_EPOCHS = 500
 _session_ids = itertools.count(1)
@@ -236,6 +238,11 @@ class Session:
             self.curve[-1] = point        # an edit or a view between epochs: one point each
         else:
             self.curve.append(point)
+            if len(self.curve) > MAX_CURVE:
+                # Bounded however long a run plays: every other point of the older half goes
+                # (the recent epochs keep their detail; the plot's shape stays).
+                half = len(self.curve) // 2
+                self.curve = self.curve[:half:2] + self.curve[half:]
         self.frame = frame
         self._publish_text(json.dumps(frame))
 

@@ -163,6 +163,11 @@ def _convert(name, value, default):
             items = [s for s in items if s != ""] if name != "layer_activations" else items
             if name == "hidden":
                 return tuple(_integer(v) for v in items)
+            if name == "layer_activations":
+                # Trailing "" entries keep the shared activation: ("tanh", "") is ("tanh",),
+                # and an empty list in a URL ("layer_activations=") is no entry at all.
+                while items and items[-1] == "":
+                    items.pop()
             return tuple(str(v) for v in items)
         if isinstance(default, bool):
             raise TypeError

@@ -70,7 +70,15 @@ function paint(canvas, values, classes, discretize, light) {
 }
 
 // ------------------------------------------------------------------ server calls
+// This tab's run: its own network on the server, kept across reloads (sessionStorage is per
+// tab), never touched by another tab.
+const RUN = sessionStorage.getItem("glassnet-run") ||
+  (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2));
+sessionStorage.setItem("glassnet-run", RUN);
+function api(url) { return url + (url.includes("?") ? "&" : "?") + "run=" + encodeURIComponent(RUN); }
+
 async function post(url, body, raw) {
+  url = api(url);
   const response = await fetch(url, {
     method: "POST", body: raw ? body : JSON.stringify(body),
     headers: { "Content-Type": raw ? "text/csv" : "application/json" },
@@ -83,11 +91,14 @@ async function post(url, body, raw) {
 function showError(message) { $("error").textContent = message; }
 
 async function loadState(state) {
-  if (!state) state = await (await fetch("/api/state")).json();
+  if (!state) state = await (await fetch(api("/api/state"))).json();
   meta = state;
   curve = (state.curve || []).slice();
   frame = state.frame;
   $("download-onnx").classList.toggle("disabled", !state.onnx);
+  for (const [id, path] of [["download-model", "/api/model.safetensors"],
+                            ["download-onnx", "/api/model.onnx"], ["download-code", "/api/train.py"]])
+    $(id).href = api(path);
   syncControls();
   buildNetwork();
   render();
@@ -454,7 +465,7 @@ async function showFormula() {
   formulaPending = true;
   let r, info;
   try {
-    r = await fetch(`/api/neuron?layer=${layer}&unit=${unit}&sample=${selectedSample}`);
+    r = await fetch(api(`/api/neuron?layer=${layer}&unit=${unit}&sample=${selectedSample}`));
     info = await r.json();
   } finally { formulaPending = false; }
   if (!r.ok) { $("formula").textContent = info.error; return; }
@@ -464,8 +475,19 @@ async function showFormula() {
 }
 
 // ------------------------------------------------------------------ the stream
+let connectionLost = false;
 function listen() {
-  const source = new EventSource("/api/frames");
+  const source = new EventSource(api("/api/frames"));
+  source.onerror = () => { connectionLost = true; $("connection").hidden = false; };
+  source.onopen = async () => {
+    if (!connectionLost) return;
+    // The server is back (perhaps a new one, which never saw this run): restore the network
+    // this page's URL describes.
+    connectionLost = false;
+    $("connection").hidden = true;
+    const values = readUrl();
+    await loadState((Object.keys(values).length && await post("/api/settings", values)) || undefined);
+  };
   source.addEventListener("frame", async (e) => {
     const f = JSON.parse(e.data);
     if (!meta || f.session !== meta.session) { frame = f; await loadState(); return; }

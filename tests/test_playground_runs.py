@@ -1,0 +1,152 @@
+"""A run per tab: each page's network is its own, survives a reload, pauses when its pages are
+gone and ends later; the history stays bounded; the server stops on SIGTERM with a tab open."""
+
+import json
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("starlette", reason="the playground extra is not installed")
+from starlette.testclient import TestClient  # noqa: E402
+
+from glassnet.playground import session as session_module  # noqa: E402
+from glassnet.playground.app import create_app  # noqa: E402
+from glassnet.playground.settings import Settings  # noqa: E402
+
+SETTINGS = Settings(dataset="moons", hidden=(3,), batch_size=0, learning_rate=0.3)
+
+
+@pytest.fixture
+def client():
+    app = create_app(SETTINGS)
+    with TestClient(app, base_url="http://127.0.0.1:8000") as c:
+        c.runs = app.state.runs
+        yield c
+
+
+def test_two_tabs_train_two_networks_and_a_reload_reattaches(client):
+    a = client.post("/api/settings?run=tab-a", json={"hidden": "5,5"}).json()
+    b = client.post("/api/settings?run=tab-b", json={"hidden": "2"}).json()
+    assert a["settings"]["hidden"] == [5, 5] and b["settings"]["hidden"] == [2]
+    client.post("/api/control?run=tab-a", json={"action": "step"})
+    assert client.runs.get("tab-a").session.wait_until_idle(30)
+    # Tab B's settings and tab A's step touched nothing of the other's run.
+    assert client.get("/api/state?run=tab-a").json()["settings"]["hidden"] == [5, 5]
+    assert client.runs.get("tab-a").session.epoch == 1
+    assert client.runs.get("tab-b").session.epoch == 0
+    # A reload asks for the state of its run again: the same network, the same epoch.
+    again = client.get("/api/state?run=tab-a").json()
+    assert again["settings"]["hidden"] == [5, 5] and again["frame"]["epoch"] == 1
+    assert client.get("/api/state?run=bad id!").status_code == 400
+
+
+def test_a_run_whose_pages_are_gone_pauses_then_ends(client):
+    client.post("/api/settings?run=gone", json={"hidden": "2"})
+    run = client.runs.get("gone")
+    run.session.play()
+    assert run.session.status == "playing"
+    start = time.monotonic()
+    client.runs.sweep(start + 1.0)              # a page seen a second ago: left alone
+    assert run.session.status == "playing"
+    client.runs.sweep(start + 31)               # no page for longer than pause_after (30 s)
+    assert run.session.status == "paused"
+    client.runs.sweep(start + 1801)             # and than end_after: the run is ended
+    assert "gone" not in client.runs._runs
+    assert run.session._thread is None or not run.session._thread.is_alive()
+    assert "default" in client.runs._runs       # the default run stays
+
+
+def test_the_loss_history_is_bounded(monkeypatch):
+    monkeypatch.setattr(session_module, "MAX_CURVE", 50)
+    session = session_module.Session(SETTINGS)
+    try:
+        session.step(300)
+        assert session.wait_until_idle(60)
+        assert len(session.curve) <= 51 and session.curve[-1][0] == session.epoch
+        epochs = [point[0] for point in session.curve]
+        assert epochs == sorted(epochs) and epochs[0] == 0       # still the whole run
+    finally:
+        session.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server():
+    port = free_port()
+    process = subprocess.Popen([str(Path(sys.executable).with_name("glassnet")), "playground",
+                                "--port", str(port), "--no-browser"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/state", timeout=1).read()
+            return process, port
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    pytest.fail("glassnet playground did not start")
+
+
+def test_sigterm_stops_the_server_while_a_tab_streams_and_trains():
+    process, port = start_server()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/control?run=t",
+                                     data=json.dumps({"action": "play"}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(request, timeout=10).read()
+    stream = socket.create_connection(("127.0.0.1", port))
+    stream.sendall(f"GET /api/frames?run=t HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+    assert stream.recv(64).startswith(b"HTTP/1.1 200")
+    start = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    finally:
+        stream.close()
+        if process.poll() is None:
+            process.kill()
+    assert time.monotonic() - start < 15        # it trained 11 more minutes before
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed: apt-get install "
+                    "chromium (.ci/run does)")
+def test_two_tabs_keep_their_own_networks_in_a_real_browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    process, port = start_server()
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+                "--no-sandbox", "--disable-gpu", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update"])
+            one, two = browser.new_page(), browser.new_page()
+            one.goto(url + "#hidden=5,5")
+            one.wait_for_function("document.querySelectorAll('.hidden-layer').length === 2")
+            two.goto(url + "#hidden=3")
+            two.wait_for_function("document.querySelectorAll('.hidden-layer').length === 1")
+            one.click("#step")
+            one.wait_for_function("document.getElementById('epoch').textContent === '001'")
+            two.reload()                         # the same tab, the same run
+            two.wait_for_function("document.querySelectorAll('.hidden-layer').length === 1")
+            one.reload()
+            one.wait_for_function("document.querySelectorAll('.hidden-layer').length === 2")
+            one.wait_for_function("document.getElementById('epoch').textContent === '001'")
+            runs = {one.evaluate("sessionStorage.getItem('glassnet-run')"),
+                    two.evaluate("sessionStorage.getItem('glassnet-run')")}
+            assert len(runs) == 2 and None not in runs
+            browser.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
