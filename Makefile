@@ -44,6 +44,7 @@ bench-dask: $(STAMP)
 
 bench-optimizers: $(STAMP)
 	$(BIN)/python -m pip install --quiet "torch==2.13.0" || echo "torch not installed: PyTorch columns skipped"
+	$(BIN)/python -m pip install --quiet "jax[cpu]>=0.4.30" "optax>=0.2" || echo "JAX not installed: its column skipped"
 	$(BIN)/python bench/optimizers.py --out bench/optimizers.md
 
 bench-inference: $(STAMP)

@@ -320,12 +320,12 @@ def _maxrss():
 
 # ----------------------------------------------------------------------------- driver
 def available(framework):
-    if framework != "torch":
-        return True
+    """Whether a peer's package is installed (torch; jax with optax); glassnet always is."""
+    needs = {"torch": ("torch",), "jax": ("jax", "optax")}.get(framework, ())
     try:
         import importlib.util
 
-        return importlib.util.find_spec("torch") is not None
+        return all(importlib.util.find_spec(name) is not None for name in needs)
     except Exception:  # pragma: no cover
         return False
 
@@ -423,6 +423,11 @@ def versions():
         import torch
 
         v["torch"] = torch.__version__
+    if available("jax"):
+        import jax
+        import optax
+
+        v["jax"], v["optax"] = jax.__version__, optax.__version__
     import importlib.util
 
     if importlib.util.find_spec("numba") is not None:   # glassnet's fused optimizer updates
