@@ -11,17 +11,14 @@ Skipped, with the reason, when Playwright or Chromium is absent (``.ci/run`` ins
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import glassnet as gn
+
+from .playground_server import start_playground, stop
 
 sync_api = pytest.importorskip("playwright.sync_api",
                                reason="Playwright is not installed: pip install playwright")
@@ -34,34 +31,11 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
-    port = free_port()
-    command = [str(Path(sys.executable).with_name("glassnet")), "playground", "--port",
-               str(port), "--no-browser"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True)
-    url = f"http://127.0.0.1:{port}/"
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(url + "api/state", timeout=1).read()
-            break
-        except OSError:
-            if process.poll() is not None:
-                pytest.fail(f"glassnet playground exited: {process.stdout.read()}")
-            time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail("glassnet playground did not answer within 30 s")
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
+    process, port = start_playground()
+    yield f"http://127.0.0.1:{port}/"
+    stop(process)
 
 
 @pytest.fixture(scope="module")

@@ -5,11 +5,8 @@ import json
 import shutil
 import signal
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
@@ -19,6 +16,8 @@ from starlette.testclient import TestClient  # noqa: E402
 from glassnet.playground import session as session_module  # noqa: E402
 from glassnet.playground.app import create_app  # noqa: E402
 from glassnet.playground.settings import Settings  # noqa: E402
+
+from .playground_server import start_playground, stop  # noqa: E402
 
 SETTINGS = Settings(dataset="moons", hidden=(3,), batch_size=0, learning_rate=0.3)
 
@@ -76,29 +75,8 @@ def test_the_loss_history_is_bounded(monkeypatch):
         session.close()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server():
-    port = free_port()
-    process = subprocess.Popen([str(Path(sys.executable).with_name("glassnet")), "playground",
-                                "--port", str(port), "--no-browser"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/state", timeout=1).read()
-            return process, port
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    pytest.fail("glassnet playground did not start")
-
-
 def test_sigterm_stops_the_server_while_a_tab_streams_and_trains():
-    process, port = start_server()
+    process, port = start_playground()
     request = urllib.request.Request(f"http://127.0.0.1:{port}/api/control?run=t",
                                      data=json.dumps({"action": "play"}).encode(),
                                      headers={"Content-Type": "application/json"})
@@ -124,7 +102,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
                     "chromium (.ci/run does)")
 def test_two_tabs_keep_their_own_networks_in_a_real_browser():
     sync_api = pytest.importorskip("playwright.sync_api")
-    process, port = start_server()
+    process, port = start_playground()
     url = f"http://127.0.0.1:{port}/"
     try:
         with sync_api.sync_playwright() as p:
@@ -148,5 +126,4 @@ def test_two_tabs_keep_their_own_networks_in_a_real_browser():
             assert len(runs) == 2 and None not in runs
             browser.close()
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        stop(process)

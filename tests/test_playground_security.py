@@ -6,42 +6,22 @@ import http.server
 import json
 import shutil
 import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 pytest.importorskip("starlette", reason="the playground extra is not installed")
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from .playground_server import free_port, start_playground, stop  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def server():
-    port = free_port()
-    command = [str(Path(sys.executable).with_name("glassnet")), "playground", "--port",
-               str(port), "--no-browser"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True)
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/state", timeout=1).read()
-            break
-        except OSError:
-            if process.poll() is not None:
-                pytest.fail(f"glassnet playground exited: {process.stdout.read()}")
-            time.sleep(0.1)
+    process, port = start_playground()
     yield port
-    process.terminate()
-    process.wait(timeout=10)
+    stop(process)
 
 
 def raw(port: int, request: bytes, timeout: float = 10.0) -> tuple[int, bytes]:
