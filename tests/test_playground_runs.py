@@ -112,10 +112,16 @@ def test_two_tabs_keep_their_own_networks_in_a_real_browser():
             one, two = browser.new_page(), browser.new_page()
             one.goto(url + "#hidden=5,5")
             one.wait_for_function("document.querySelectorAll('.hidden-layer').length === 2")
-            two.goto(url + "#hidden=3")
+            two.goto(url + "#hidden=3&dataset=plane")
             two.wait_for_function("document.querySelectorAll('.hidden-layer').length === 1")
+            # A regression's output control says what it is, and cannot be changed.
+            assert two.eval_on_selector("#head", "e => [e.value, e.disabled]") == \
+                ["identity", True]
+            assert two.get_attribute("#play", "aria-label") == "Play"
             one.click("#step")
             one.wait_for_function("document.getElementById('epoch').textContent === '001'")
+            assert one.eval_on_selector("#head", "e => [e.value, e.disabled]") == \
+                ["sigmoid", False]
             two.reload()                         # the same tab, the same run
             two.wait_for_function("document.querySelectorAll('.hidden-layer').length === 1")
             one.reload()

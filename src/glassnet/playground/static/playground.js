@@ -188,6 +188,12 @@ function syncControls() {
     el.value = [...el.options].find((o) => Number(o.value) === Number(s[id])).value;
   }
   for (const id of ["activation", "regularization", "optimizer", "schedule", "head"]) $(id).value = s[id];
+  // A regression's output is the identity and its loss the squared error, whatever the
+  // classification head setting says.
+  const regression = meta.task === "regression";
+  $("head").querySelector('option[value="identity"]').hidden = !regression;
+  if (regression) $("head").value = "identity";
+  $("head").disabled = regression;
   // The data sets of this problem type, and an uploaded table while there is one.
   $("problem").value = meta.task;
   const names = OPTIONS[meta.task].slice();
@@ -393,15 +399,24 @@ function drawPoints(canvas) {
     });
   }
 }
-function fmt(v) { return v === null || v === undefined ? "-" : Number(v).toFixed(3); }
+// Numbers as a person reads them: a diverged loss is "diverged", a huge one in short
+// exponent form, never 264 digits across the panel.
+function fmt(v) {
+  if (v === null || v === undefined) return "-";
+  const x = Number(v);
+  if (!Number.isFinite(x)) return "diverged";
+  return Math.abs(x) >= 1e4 ? x.toExponential(2) : x.toFixed(3);
+}
+function fmtRate(v) { return Number.isFinite(v) ? Number(v).toPrecision(3) : "-"; }
 function render() {
   if (!meta || !frame || frame.session !== meta.session) return;
   $("epoch").textContent = String(frame.epoch).padStart(3, "0");
   $("play").innerHTML = frame.status === "playing" ? "&#10074;&#10074;" : "&#9654;";
+  $("play").setAttribute("aria-label", frame.status === "playing" ? "Pause" : "Play");
   $("test-loss").textContent = fmt(frame.test_loss);
   $("train-loss").textContent = fmt(frame.train_loss);
-  $("accuracy").textContent = frame.test_accuracy === null || frame.test_accuracy === undefined ? `learning rate ${frame.learning_rate.toPrecision(3)}` :
-    `accuracy: train ${(100 * frame.train_accuracy).toFixed(1)}%, test ${(100 * frame.test_accuracy).toFixed(1)}%; learning rate ${frame.learning_rate.toPrecision(3)}`;
+  $("accuracy").textContent = frame.test_accuracy === null || frame.test_accuracy === undefined ? `learning rate ${fmtRate(frame.learning_rate)}` :
+    `accuracy: train ${(100 * frame.train_accuracy).toFixed(1)}%, test ${(100 * frame.test_accuracy).toFixed(1)}%; learning rate ${fmtRate(frame.learning_rate)}`;
   $("status").textContent = frame.status === "diverged" || frame.status === "error" ? frame.message : "";
   const discretize = $("discretize").checked, out = frame.output;
   paint($("output"), bytes(out.map), out.classes ? bytes(out.classes) : null, discretize, true);
