@@ -17,7 +17,7 @@ import pytest
 import glassnet as gn
 from glassnet import activations
 from glassnet.playground import data
-from glassnet.playground.session import Session
+from glassnet.playground.session import Session, build_network
 from glassnet.playground.settings import ACTIVATIONS, Settings
 
 starlette = pytest.importorskip("starlette", reason="the playground extra is not installed")
@@ -480,3 +480,51 @@ def test_frames_stream_as_server_sent_events(client):
     epochs = [f["epoch"] for f in frames]
     assert epochs == sorted(epochs) and epochs[-1] > epochs[0]    # it moves while playing
     assert {"output", "neurons", "weights", "test_loss"} <= set(frames[0])
+
+
+# ----------------------------------------------------------------------------- live settings
+@pytest.mark.parametrize("change", [{"learning_rate": 0.5}, {"optimizer": "adam"},
+                                    {"regularization": "l2", "reg_rate": 0.01}])
+def test_a_live_change_continues_the_run_as_fit_would_and_the_script_replays_it(
+        sessions, tmp_path, change):
+    from glassnet.playground.codegen import training_script
+    from glassnet.playground.session import build_optimizer, fit_arguments
+
+    session = sessions(dataset="xor", hidden="4", optimizer="momentum", batch_size=16,
+                       learning_rate=0.05)
+    step(session, 3)
+    session.change(Settings.from_dict(change, session.settings))
+    assert session.epoch == 3 and session.wait_until_idle(10)     # nothing trained meanwhile
+    step(session, 2)
+    assert session.epoch == 5 and session.changes == [(3, change)]
+    # The same training written with the library: three epochs, then (a new rate keeps the
+    # optimizer and its momentum; a new optimizer starts afresh) two more.
+    first, later = session.initial_settings, session.settings
+    net = build_network(first, session.plane)
+    X = data.features(session.plane.X_train, first.features)
+    optimizer = build_optimizer(first)
+    net.fit(X, session.plane.y_train, optimizer, epochs=3, **fit_arguments(first))
+    if later.optimizer == first.optimizer:
+        optimizer.schedule = build_optimizer(later).schedule
+    else:
+        optimizer = build_optimizer(later)
+    net.fit(X, session.plane.y_train, optimizer, epochs=2, **fit_arguments(later))
+    np.testing.assert_allclose(session.net.params, net.params, rtol=1e-12, atol=1e-15)
+    script = training_script(first, session.epoch, session.changes)
+    (tmp_path / "train.py").write_text(script)
+    result = subprocess.run([sys.executable, "train.py"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    trained = gn.load(tmp_path / "playground.safetensors")
+    np.testing.assert_allclose(trained.params, session.net.params, rtol=1e-12, atol=1e-15)
+
+
+def test_a_new_learning_rate_does_not_restart_the_run(client):
+    client.post("/api/control", json={"action": "step"})
+    session = client.playground.session
+    assert session.wait_until_idle(30) and session.epoch == 1
+    state = client.post("/api/settings", json={"learning_rate": 0.05}).json()
+    assert state["settings"]["learning_rate"] == 0.05
+    assert client.playground.session is session and session.epoch == 1
+    state = client.post("/api/settings", json={"hidden": "2"}).json()   # a new network: anew
+    assert client.playground.session is not session

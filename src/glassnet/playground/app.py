@@ -46,7 +46,7 @@ from starlette.staticfiles import StaticFiles
 
 from .. import io as model_io
 from .codegen import training_script
-from .session import Session
+from .session import Session, live_change
 from .settings import MAX_SAMPLES, Settings
 
 __all__ = ["Playground", "create_app"]
@@ -344,8 +344,12 @@ def create_app(settings: Settings | None = None, hosts=(), pause_after: float = 
         try:
             # An uploaded table stays in the settings: the page can switch back to it.
             new = Settings.from_dict(await _json(request), current(request).settings)
-            # The same settings again (a reload re-sending its URL) keep the run going.
-            if new != current(request).settings:
+            # The same settings again (a reload re-sending its URL) keep the run going; a new
+            # learning rate, optimizer or penalty carries on from the weights it has.
+            session = current(request)
+            if live_change(session.settings, new) is not None:
+                session.change(new)
+            elif new != session.settings:
                 await asyncio.to_thread(run(request).replace, new)
         except _BodyTooLargeError as error:
             return _error(str(error), 413)
@@ -500,7 +504,8 @@ def create_app(settings: Settings | None = None, hosts=(), pause_after: float = 
 
     async def script(request):
         session = current(request)
-        return Response(training_script(session.settings, session.epoch),
+        return Response(training_script(session.initial_settings, session.epoch,
+                                        session.changes),
                         media_type="text/x-python", headers={
                             "Content-Disposition": 'attachment; filename="train.py"'})
 

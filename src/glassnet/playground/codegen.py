@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from .session import DECAY_EPOCHS
 from .settings import Settings
 
@@ -14,9 +16,40 @@ def _optimizer(s: Settings) -> str:
             f"step_size={DECAY_EPOCHS})")
 
 
-def training_script(settings: Settings, epochs: int) -> str:
+def _penalty(s: Settings) -> str:
+    rate = s.reg_rate if s.regularization != "none" else 0.0
+    return f", {s.regularization}={rate!r}" if rate else ""
+
+
+def _training(settings: Settings, epochs: int, changes) -> str:
+    """The fits that replay the run: one per span between the live changes the page made
+    (a new rate keeps the optimizer and its state, a new optimizer starts afresh), as the
+    playground continued after each."""
+    batch = settings.batch_size or None
+    lines, start, s = [], 0, settings
+    for epoch, changed in changes:
+        if epoch > start:
+            lines.append(f"net.fit(X_train, plane.y_train, optimizer, epochs={epoch - start}, "
+                         f"batch_size={batch!r}{_penalty(s)})")
+        new = dataclasses.replace(s, **changed)
+        lines.append(f"# epoch {epoch}: " + ", ".join(f"{k} -> {v!r}"
+                                                       for k, v in changed.items()))
+        if new.optimizer == s.optimizer:
+            lines.append(f"optimizer.schedule = {_optimizer(new)}.schedule")
+        else:
+            lines.append(f"optimizer = {_optimizer(new)}")
+        start, s = epoch, new
+    if epochs > start or not lines:
+        lines.append(f"net.fit(X_train, plane.y_train, optimizer, epochs={epochs - start}, "
+                     f"batch_size={batch!r}{_penalty(s)})")
+    return "\n".join(lines)
+
+
+def training_script(settings: Settings, epochs: int, changes=()) -> str:
     """A script that rebuilds the data, trains ``epochs`` epochs and saves the model; its
-    weights equal the playground's after as many epochs (when no weight was edited by hand)."""
+    weights equal the playground's after as many epochs (when no weight was edited by hand).
+    ``settings``: the run's first settings; ``changes``: the live changes made since,
+    ``(epoch, {field: value})`` (``Session.changes``)."""
     s = settings
     if s.dataset == "custom":
         rows = ",\n    ".join(repr(list(row)) for row in s.custom)
@@ -29,9 +62,6 @@ def training_script(settings: Settings, epochs: int) -> str:
                 f"plane = data.split(X, y, {s.train_percent}, {s.data_seed}, "
                 f"{s.task!r})")
     activations = [s.activation_of(i) for i in range(len(s.hidden))]
-    rate = s.reg_rate if s.regularization != "none" else 0.0
-    penalty = f", {s.regularization}={rate!r}" if rate else ""
-    batch = s.batch_size or None
     return f'''"""Train the glassnet playground's network with glassnet alone.
 
 Data set {s.dataset!r}, features {list(s.features)}, hidden layers {list(s.hidden)},
@@ -53,8 +83,7 @@ output = recipe.output_layer(plane.task, plane.n_classes, head={s.head!r})
 net = recipe.build_network({list(s.hidden)!r}, {activations!r}, output,
                            input_dim=len(features), dropout={s.dropout!r}, seed={s.seed})
 optimizer = {_optimizer(s)}
-history = net.fit(X_train, plane.y_train, optimizer, epochs={epochs},
-                  batch_size={batch!r}{penalty})
+{_training(s, epochs, changes)}
 print("train", net.evaluate(X_train, plane.y_train))
 print("test ", net.evaluate(X_test, plane.y_test))
 gn.save(net, "playground.safetensors", metadata={{"features": features}})

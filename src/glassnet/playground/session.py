@@ -34,12 +34,14 @@ from . import data
 from .settings import Settings
 
 __all__ = ["Session", "build_network", "build_optimizer", "fit_arguments", "make_data",
-           "FRAME_INTERVAL"]
+           "live_change", "FRAME_INTERVAL", "LIVE"]
 
 #: the shortest time between two frames while playing (seconds): at most 30 frames a second
 FRAME_INTERVAL = 1 / 30
 #: fit's epochs argument: a run goes on until paused or replaced
 MAX_EPOCHS = 10**7
+#: the settings a run takes without starting again (``Session.change``)
+LIVE = ("learning_rate", "optimizer", "schedule", "regularization", "reg_rate")
 #: the most points a run's loss curve keeps (older ones are thinned)
 MAX_CURVE = 2000
 #: epochs after which "step" decays the rate tenfold; cosine decays over this many
@@ -73,6 +75,21 @@ def build_optimizer(settings: Settings):
     return recipe.build_optimizer(settings.optimizer, settings.learning_rate,
                                   schedule=settings.schedule, epochs=DECAY_EPOCHS,
                                   step_size=DECAY_EPOCHS)
+
+
+def live_change(old: Settings, new: Settings) -> dict | None:
+    """The ``LIVE`` fields ``new`` changes, when it changes nothing else (else None)."""
+    fields = type(old).__dataclass_fields__
+    differ = [f for f in fields if getattr(old, f) != getattr(new, f)]
+    if not differ or any(f not in LIVE for f in differ):
+        return None
+    return {f: getattr(new, f) for f in differ}
+
+
+def _same_optimizer(a: Settings, b: Settings) -> bool:
+    """Whether two settings run the same update (only the rate or penalty differs): then the
+    optimizer's state (momentum, Adam's moments) carries on."""
+    return a.optimizer == b.optimizer
 
 
 def fit_arguments(settings: Settings) -> dict:
@@ -141,6 +158,11 @@ class Session:
         self._idle = True                 # the training thread waits between two epochs
         self._closing = False
         self._edits: list[tuple[int, str, tuple, float]] = []
+        self._live: Settings | None = None    # settings to continue with (``change``)
+        self.initial_settings = settings
+        self._epoch_base = 0              # epochs trained by the fits before the current one
+        #: the live changes made, ``(epoch, {field: value})``: the script notes them
+        self.changes: list[tuple[int, dict]] = []
         self._thread = None
         self._last_frame_time = 0.0
         self.frame = None
@@ -269,6 +291,29 @@ class Session:
             self._start()
             self._lock.notify_all()
 
+    def change(self, settings: Settings) -> None:
+        """Continue this run with ``settings``, which differ from its own only in ``LIVE``
+        fields (the learning rate, the optimizer and its schedule, the regularisation): the
+        weights stay, and training goes on as ``net.fit`` called again with the new
+        optimizer or penalty would, from the next epoch."""
+        changed = live_change(self.settings, settings)
+        if changed is None:
+            raise ValueError("only the learning rate, optimizer, schedule and regularisation "
+                             "change a run in place; other settings start a new run")
+        with self._lock:
+            self._refuse_if_stopped()
+            if self._thread is None:          # nothing trained yet: simply the new settings
+                self.changes.append((self.epoch, changed))
+                self.settings, self.optimizer = settings, build_optimizer(settings)
+                self._publish()
+            else:
+                self._live = settings         # the training thread takes it between epochs
+                self._lock.notify_all()
+                deadline = time.monotonic() + 30
+                while self._live is not None and self.status in ("paused", "playing") and \
+                        time.monotonic() < deadline:
+                    self._lock.wait(1)        # taken at the end of the epoch under way
+
     def wait_until_idle(self, timeout: float = 30.0) -> bool:
         """Block until the run is paused between two epochs, the steps asked for done (for
         tests and scripts); False if that takes longer than ``timeout`` seconds."""
@@ -344,9 +389,33 @@ class Session:
 
     def _train(self):
         try:
-            self.net.fit(self.F_train, self.plane.y_train, self.optimizer, epochs=MAX_EPOCHS,
-                         callbacks=[_Gate(self)], engine="layered",
-                         **fit_arguments(self.settings))
+            while True:
+                self.net.fit(self.F_train, self.plane.y_train, self.optimizer,
+                             epochs=MAX_EPOCHS, callbacks=[_Gate(self)], engine="layered",
+                             **fit_arguments(self.settings))
+                with self._lock:
+                    if self._live is None or self._closing:
+                        return
+                    # The gate ended that fit for new settings: the next fit continues.
+                    kept = self.optimizer if _same_optimizer(self._live, self.settings) \
+                        else None
+                    self.changes.append((self.epoch, live_change(self.settings, self._live)))
+                    self.settings, self._live = self._live, None
+                    self.optimizer = kept or build_optimizer(self.settings)
+                    if kept is not None:      # the same update, its state kept: a new rate
+                        kept.schedule = build_optimizer(self.settings).schedule
+                    self._epoch_base = self.epoch
+                    self._publish()
+                    self._lock.notify_all()   # change() waits for this
+                    # A paused run waits here, as between two epochs: the next fit trains
+                    # only when asked.
+                    self._idle = True
+                    while not (self._closing or self._playing or self._steps or self._live):
+                        self._lock.notify_all()
+                        self._lock.wait()
+                    self._idle = False
+                    if self._closing:
+                        return
         except DivergenceError as error:
             self._stop("diverged", str(error))
         except Exception as error:       # the page shows it; the server goes on
@@ -425,7 +494,7 @@ class _Gate(Callback):
     def on_epoch_end(self, epoch, logs, net, history):
         s = self.session
         with s._lock:
-            s.epoch, s.fit_loss = epoch + 1, logs["loss"]
+            s.epoch, s.fit_loss = s._epoch_base + epoch + 1, logs["loss"]
             if s._steps:
                 s._steps -= 1
             due = not s._playing and not s._steps or \
@@ -435,15 +504,15 @@ class _Gate(Callback):
                 s._publish()
                 s._lock.notify_all()
             s._idle = True
-            while not s._closing and not s._playing and not s._steps:
+            while not s._closing and not s._playing and not s._steps and s._live is None:
                 s._lock.notify_all()
                 s._lock.wait()
                 if s._edits:
                     self._apply_edits()
                     s._publish()
             s._idle = False
-            if s._closing:
-                return True
+            if s._closing or s._live is not None:
+                return True               # closing, or continuing with new settings
             pause = due and s._playing
         if pause:
             # Pace the pictures: a frame at most every FRAME_INTERVAL seconds.
