@@ -133,3 +133,51 @@ def test_two_tabs_keep_their_own_networks_in_a_real_browser():
             browser.close()
     finally:
         stop(process)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed: apt-get install "
+                    "chromium (.ci/run does)")
+def test_a_line_can_be_hovered_for_its_weight_and_edited_inline_in_a_real_browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    process, port = start_playground()
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+                "--no-sandbox", "--disable-gpu", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update"])
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(url + "#hidden=3,3&dataset=xor")
+            page.wait_for_function("document.querySelectorAll('.link-hit').length === 2 * 3"
+                                   " + 3 * 3 + 3 * 1")
+            run = page.evaluate("sessionStorage.getItem('glassnet-run')")
+
+            def weight():
+                with urllib.request.urlopen(f"{url}api/state?run={run}", timeout=10) as r:
+                    return json.loads(r.read())["frame"]["weights"][1][2][1]
+
+            selector = 'path.link-hit[data-layer="1"][data-row="2"][data-column="1"]'
+            x, y = page.eval_on_selector(selector, """el => {
+                const p = el.getPointAtLength(el.getTotalLength() / 2), m = el.getScreenCTM();
+                return [p.x * m.a + m.e, p.y * m.d + m.f]; }""")
+            # The line, not the neuron columns, is what the mouse finds there.
+            assert page.evaluate(f"document.elementFromPoint({x}, {y}).matches('{selector}')")
+            page.mouse.move(x, y)
+            tip = page.text_content("#tooltip")
+            assert tip.startswith("W2[2,1] = ")
+            assert float(tip.split("= ")[1].split(" ")[0]) == pytest.approx(weight(), rel=1e-3)
+            page.mouse.click(x, y)
+            page.wait_for_selector("#weight-editor:not([hidden])")
+            page.fill("#weight-editor input", "1.5")
+            page.press("#weight-editor input", "Enter")
+            for _ in range(100):                 # the edit reaches the run between epochs
+                if weight() == 1.5:
+                    break
+                time.sleep(0.1)
+            assert weight() == 1.5
+            page.mouse.move(x + 1, y)
+            page.wait_for_function("document.getElementById('tooltip').textContent"
+                                   ".startsWith('W2[2,1] = 1.5')")
+            browser.close()
+    finally:
+        stop(process)

@@ -253,6 +253,7 @@ function nodeCanvas(layer, unit, cls) {
   return node;
 }
 function buildNetwork() {
+  links.key = null;                  // new nodes: the links are built again on the next frame
   const s = meta.settings, root = $("columns");
   root.innerHTML = "";
   // inputs: every feature, the chosen ones lit; a click toggles one
@@ -303,7 +304,7 @@ function buildNetwork() {
   for (const c of root.querySelectorAll("canvas.neuron")) {
     c.addEventListener("mouseenter", () => { hovered = [Number(c.dataset.layer), Number(c.dataset.unit)]; showFormula(); });
     c.addEventListener("mouseleave", () => { hovered = null; });
-    c.addEventListener("click", () => editWeight(Number(c.dataset.layer), "b", Number(c.dataset.unit)));
+    c.addEventListener("click", (e) => editWeight(Number(c.dataset.layer), "b", Number(c.dataset.unit), 0, e));
     c.title = "hover: its formula; click: edit its bias";
   }
   // feature maps are fixed for a run
@@ -318,61 +319,98 @@ function centre(el, box) {
   const r = el.getBoundingClientRect();
   return [r.left - box.left + r.width / 2, r.top - box.top + r.height / 2, r.width / 2];
 }
-function drawLinks() {
-  if (!frame || !meta) return;
-  const svg = $("links"), box = $("graph").getBoundingClientRect();
-  svg.setAttribute("viewBox", `0 0 ${box.width} ${box.height}`);
-  svg.innerHTML = "";
+// The links are built once per network shape and layout; a frame only recolours them, so a
+// 6x16 network (1408 links) costs a frame what a small one does. Each link is two paths: the
+// one drawn, and a wide invisible strip above it that the mouse finds (the drawing sits above
+// the neuron columns, which it never covers: links end at the nodes' edges).
+let links = { key: null, paths: [] };
+function linkColumns() {
   const s = meta.settings;
-  const columns = [
+  return [
     [...document.querySelectorAll(".node.feature")].filter((n) => !n.classList.contains("off"))
       .sort((a, b) => Number(a.dataset.unit) - Number(b.dataset.unit)),
     ...s.hidden.map((_, i) => [...document.querySelectorAll(`.node.hidden[data-layer="${i}"]`)]),
     [...document.querySelectorAll(".node.out")],
   ];
+}
+function buildLinks(columns, box) {
+  const svg = $("links");
+  svg.setAttribute("viewBox", `0 0 ${box.width} ${box.height}`);
+  svg.innerHTML = "";
+  const paths = [];
+  const ns = "http://www.w3.org/2000/svg";
+  for (let l = 0; l + 1 < columns.length; l++) {
+    const layer = [];
+    columns[l].forEach((from, i) => {
+      const [x0, y0, r0] = centre(from, box);
+      layer.push(columns[l + 1].map((to, j) => {
+        const [x1, y1, r1] = centre(to, box);
+        const xa = x0 + r0, xb = x1 - r1, mid = (xa + xb) / 2;
+        const d = `M${xa},${y0} C${mid},${y0} ${mid},${y1} ${xb},${y1}`;
+        const line = document.createElementNS(ns, "path");
+        line.setAttribute("d", d);
+        line.setAttribute("class", "link");
+        line.setAttribute("stroke-opacity", "0.8");
+        const hit = document.createElementNS(ns, "path");
+        hit.setAttribute("d", d);
+        hit.setAttribute("class", "link-hit");
+        hit.dataset.layer = l; hit.dataset.row = i; hit.dataset.column = j;
+        hit.addEventListener("mousemove", (e) => showTip(e, `W${l + 1}[${i},${j}] = ${frame.weights[l][i][j].toPrecision(4)} (click to edit)`));
+        hit.addEventListener("mouseleave", () => { tooltip.style.display = "none"; });
+        hit.addEventListener("click", (e) => editWeight(l, "W", i, j, e));
+        svg.appendChild(line);
+        svg.appendChild(hit);
+        return line;
+      }));
+    });
+    paths.push(layer);
+  }
+  return paths;
+}
+function drawLinks() {
+  if (!frame || !meta) return;
+  const box = $("graph").getBoundingClientRect();
+  const columns = linkColumns();
   // A frame of the network before a change of shape can arrive after the page has drawn the
   // new one (CI once saw it): skip it; the new network's first frame draws its links.
   const fits = frame.weights.length === columns.length - 1 && frame.weights.every((W, l) =>
     W.length === columns[l].length && W.every((row) => row.length === columns[l + 1].length));
   if (!fits) return;
+  const key = `${columns.map((c) => c.length).join("-")}@${Math.round(box.width)}x${Math.round(box.height)}`;
+  if (links.key !== key) links = { key, paths: buildLinks(columns, box) };
   let maxW = 1e-9;
   for (const W of frame.weights) for (const row of W) for (const w of row) maxW = Math.max(maxW, Math.abs(w));
-  frame.weights.forEach((W, l) => {
-    columns[l].forEach((from, i) => {
-      const [x0, y0, r0] = centre(from, box);
-      columns[l + 1].forEach((to, j) => {
-        const [x1, y1, r1] = centre(to, box);
-        const w = W[i][j];
-        const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
-        const xa = x0 + r0, xb = x1 - r1, mid = (xa + xb) / 2;
-        path.setAttribute("d", `M${xa},${y0} C${mid},${y0} ${mid},${y1} ${xb},${y1}`);
-        path.setAttribute("stroke", w < 0 ? "#f59322" : "#0877bd");
-        path.setAttribute("stroke-width", String(0.5 + 5 * Math.abs(w) / maxW));
-        path.setAttribute("stroke-opacity", "0.8");
-        path.setAttribute("class", "link");
-        path.dataset.layer = l; path.dataset.row = i; path.dataset.column = j;
-        path.addEventListener("mousemove", (e) => showTip(e, `W${l + 1}[${i},${j}] = ${frame.weights[l][i][j].toPrecision(4)} (click to edit)`));
-        path.addEventListener("mouseleave", () => { tooltip.style.display = "none"; });
-        path.addEventListener("click", () => editWeight(l, "W", i, j));
-        svg.appendChild(path);
-      });
-    });
-  });
+  frame.weights.forEach((W, l) => W.forEach((row, i) => row.forEach((w, j) => {
+    const line = links.paths[l][i][j];
+    line.setAttribute("stroke", w < 0 ? "#f59322" : "#0877bd");
+    line.setAttribute("stroke-width", String(0.5 + 5 * Math.abs(w) / maxW));
+  })));
 }
 function showTip(e, text) {
   tooltip.textContent = text; tooltip.style.display = "block";
   tooltip.style.left = `${e.clientX + 12}px`; tooltip.style.top = `${e.clientY + 12}px`;
 }
-async function editWeight(layer, name, row, column) {
+// An inline editor where the click was, instead of the browser's prompt: Enter sets the
+// value between two epochs, Escape or a click elsewhere leaves it.
+function editWeight(layer, name, row, column, e) {
   const current = name === "W" ? frame.weights[layer][row][column] : frame.biases[layer][row];
-  const text = window.prompt(`New value of ${name}${layer + 1}[${row}${name === "W" ? `,${column}` : ""}]`, String(current));
-  if (text === null) return;
-  const value = Number(text);
-  if (!Number.isFinite(value)) { showError(`not a number: ${text}`); return; }
-  await post("/api/weight", { layer, name, row, column, value });
+  const editor = $("weight-editor"), input = editor.querySelector("input");
+  editor.querySelector("label span").textContent = `${name}${layer + 1}[${row}${name === "W" ? `,${column}` : ""}]`;
+  input.value = String(Number(current.toPrecision(6)));
+  editor.style.left = `${(e ? e.clientX : 100) + window.scrollX + 8}px`;
+  editor.style.top = `${(e ? e.clientY : 100) + window.scrollY + 8}px`;
+  editor.hidden = false;
+  input.focus(); input.select();
+  editor.onsubmit = async (event) => {
+    event.preventDefault();
+    const value = Number(input.value);
+    if (!Number.isFinite(value)) { showError(`not a number: ${input.value}`); return; }
+    editor.hidden = true;
+    await post("/api/weight", { layer, name, row, column, value });
+  };
+  input.onkeydown = (event) => { if (event.key === "Escape") editor.hidden = true; };
+  input.onblur = () => setTimeout(() => { editor.hidden = true; }, 150);
 }
-
-// ------------------------------------------------------------------ rendering a frame
 function planeAt(canvas, e) {
   const r = canvas.getBoundingClientRect(), [lo1, hi1, lo2, hi2] = meta.domain;
   return [lo1 + ((e.clientX - r.left) / r.width) * (hi1 - lo1), hi2 - ((e.clientY - r.top) / r.height) * (hi2 - lo2)];
@@ -491,6 +529,7 @@ async function showFormula() {
 
 // ------------------------------------------------------------------ the stream
 let connectionLost = false;
+let drawScheduled = false;
 function listen() {
   const source = new EventSource(api("/api/frames"));
   source.onerror = () => { connectionLost = true; $("connection").hidden = false; };
@@ -506,10 +545,15 @@ function listen() {
   source.addEventListener("frame", async (e) => {
     const f = JSON.parse(e.data);
     if (!meta || f.session !== meta.session) { frame = f; await loadState(); return; }
-    frame = f;
     if (!curve.length || curve[curve.length - 1][0] !== f.epoch) curve.push([f.epoch, f.train_loss, f.test_loss]);
     else curve[curve.length - 1] = [f.epoch, f.train_loss, f.test_loss];
-    render();
+    // Draw only the newest frame: frames that arrive while one is being drawn replace each
+    // other instead of queueing (the pause button then shows at once, not seconds later).
+    frame = f;
+    if (!drawScheduled) {
+      drawScheduled = true;
+      requestAnimationFrame(() => { drawScheduled = false; render(); });
+    }
   });
 }
 
