@@ -17,6 +17,7 @@ import pytest
 import glassnet as gn
 from glassnet import activations
 from glassnet.playground import data
+from glassnet.playground import session as session_module
 from glassnet.playground.session import Session, build_network
 from glassnet.playground.settings import ACTIVATIONS, Settings
 
@@ -194,7 +195,11 @@ def test_a_frame_shows_what_net_fit_computes_for_the_same_settings(sessions, val
     expected = direct.predict_proba(data.features(grid, s.features))[:, -1]
     shown = (decode(frame["output"]["map"]) + 1) / 2
     np.testing.assert_allclose(shown, expected, atol=0.5 / 255 + 1e-9)
-    # The first hidden layer's maps are its activations over the grid, scaled to their range.
+    # The first hidden layer's maps are its activations over the neurons' own coarser grid,
+    # scaled to their range.
+    n = min(s.resolution, session_module.NEURON_RESOLUTION)
+    x1, x2 = np.linspace(-6, 6, n), np.linspace(6, -6, n)
+    grid = np.column_stack([np.tile(x1, n), np.repeat(x2, n)])
     dense = direct.dense_layers[0]
     H = dense.activation.forward(data.features(grid, s.features) @ dense.W + dense.b)
     for unit, neuron in enumerate(frame["neurons"][0]):

@@ -131,6 +131,7 @@ def test_the_page_trains_a_network_the_user_shaped(server, browser, shots, tmp_p
     page.screenshot(path=shots / "playground-trained.png")
     page.click("#play")                                   # pause
     page.wait_for_function("document.getElementById('play').textContent.includes('\u25b6')")
+    page.wait_for_function("frame.status === 'paused'")   # the epoch under way has ended
     paused = epoch(page)
     assert paused > first
     after = picture(page, "#output")

@@ -44,25 +44,33 @@ function bytes(b64) {
   return out;
 }
 
-// Paint a resolution x resolution map of bytes onto a canvas (scaled by the browser).
+// Paint an n x n map of bytes (n from its length: the output's resolution, or the neurons'
+// coarser grid) onto a canvas, scaled by the browser. Colours come from tables and pixels are
+// written in place: no array is made per pixel (a 6x16 network paints 100 maps a frame).
+const offscreen = {};
+const DIVERGING_LIGHT = DIVERGING.map((rgb) => mix(WHITE, rgb, 0.7));
 function paint(canvas, values, classes, discretize, light) {
-  const n = meta.resolution, off = document.createElement("canvas");
-  off.width = off.height = n;
-  const ctx = off.getContext("2d"), img = ctx.createImageData(n, n);
+  const n = Math.round(Math.sqrt(values.length));
+  if (!offscreen[n]) {
+    const off = document.createElement("canvas");
+    off.width = off.height = n;
+    offscreen[n] = [off, off.getContext("2d").createImageData(n, n)];
+  }
+  const [off, img] = offscreen[n], data = img.data;
+  const table = light ? DIVERGING_LIGHT : DIVERGING;
   for (let i = 0; i < n * n; i++) {
     let rgb;
     if (classes) {
       const conf = discretize ? 1 : Math.max(0, (values[i] / 255) * 2 - 1 + 0.2);
       rgb = mix(WHITE, hex(PALETTE[classes[i] % PALETTE.length]), Math.min(1, conf) * 0.8);
+      if (light) rgb = mix(WHITE, rgb, 0.7);    // the points drawn on top stay visible
     } else {
-      let q = values[i];
-      if (discretize) q = q >= 128 ? 255 : 0;
-      rgb = DIVERGING[q];
+      rgb = table[discretize ? (values[i] >= 128 ? 255 : 0) : values[i]];
     }
-    if (light) rgb = mix(WHITE, rgb, 0.7);    // the points drawn on top stay visible
-    img.data.set([rgb[0], rgb[1], rgb[2], 255], 4 * i);
+    const k = 4 * i;
+    data[k] = rgb[0]; data[k + 1] = rgb[1]; data[k + 2] = rgb[2]; data[k + 3] = 255;
   }
-  ctx.putImageData(img, 0, 0);
+  off.getContext("2d").putImageData(img, 0, 0);
   const c = canvas.getContext("2d");
   c.imageSmoothingEnabled = true;
   c.clearRect(0, 0, canvas.width, canvas.height);
@@ -144,7 +152,13 @@ function setupControls() {
     $(id).addEventListener("input", (e) => { $(`${id}-value`).textContent = label(id, e.target.value); });
     $(id).addEventListener("change", (e) => changeSettings({ [id]: parseInt(e.target.value) }));
   }
-  $("play").addEventListener("click", () => post("/api/control", { action: frame && frame.status === "playing" ? "pause" : "play" }));
+  $("play").addEventListener("click", async () => {
+    // What the button shows decides (it follows the server's answer at once; the frame of the
+    // epoch under way may come later).
+    const playing = $("play").getAttribute("aria-label") === "Pause";
+    const r = await post("/api/control", { action: playing ? "pause" : "play" });
+    if (r) { showPlayState(r.status); answered = { status: r.status, at: performance.now() }; }
+  });
   $("step").addEventListener("click", () => post("/api/control", { action: "step" }));
   $("reset").addEventListener("click", async () => loadState(await post("/api/control", { action: "reset" })));
   $("regenerate").addEventListener("click", async () => loadState(await post("/api/control", { action: "regenerate" })));
@@ -319,11 +333,11 @@ function centre(el, box) {
   const r = el.getBoundingClientRect();
   return [r.left - box.left + r.width / 2, r.top - box.top + r.height / 2, r.width / 2];
 }
-// The links are built once per network shape and layout; a frame only recolours them, so a
-// 6x16 network (1408 links) costs a frame what a small one does. Each link is two paths: the
-// one drawn, and a wide invisible strip above it that the mouse finds (the drawing sits above
-// the neuron columns, which it never covers: links end at the nodes' edges).
-let links = { key: null, paths: [] };
+// The links: drawn on a canvas each frame (1408 curves of the largest network take a few
+// milliseconds there, where SVG re-rasterised them all whenever one changed), and hovered and
+// clicked through invisible SVG strips built once per network shape and layout, wider than
+// the lines, above the neuron columns (which they never cover: links end at the nodes).
+let links = { key: null, curves: [] };
 function linkColumns() {
   const s = meta.settings;
   return [
@@ -334,11 +348,13 @@ function linkColumns() {
   ];
 }
 function buildLinks(columns, box) {
-  const svg = $("links");
+  const svg = $("links"), canvas = $("links-canvas"), ratio = window.devicePixelRatio || 1;
   svg.setAttribute("viewBox", `0 0 ${box.width} ${box.height}`);
   svg.innerHTML = "";
-  const paths = [];
-  const ns = "http://www.w3.org/2000/svg";
+  canvas.width = Math.round(box.width * ratio);
+  canvas.height = Math.round(box.height * ratio);
+  canvas.getContext("2d").setTransform(ratio, 0, 0, ratio, 0, 0);
+  const curves = [];
   for (let l = 0; l + 1 < columns.length; l++) {
     const layer = [];
     columns[l].forEach((from, i) => {
@@ -346,26 +362,20 @@ function buildLinks(columns, box) {
       layer.push(columns[l + 1].map((to, j) => {
         const [x1, y1, r1] = centre(to, box);
         const xa = x0 + r0, xb = x1 - r1, mid = (xa + xb) / 2;
-        const d = `M${xa},${y0} C${mid},${y0} ${mid},${y1} ${xb},${y1}`;
-        const line = document.createElementNS(ns, "path");
-        line.setAttribute("d", d);
-        line.setAttribute("class", "link");
-        line.setAttribute("stroke-opacity", "0.8");
-        const hit = document.createElementNS(ns, "path");
-        hit.setAttribute("d", d);
+        const hit = document.createElementNS("http://www.w3.org/2000/svg", "path");
+        hit.setAttribute("d", `M${xa},${y0} C${mid},${y0} ${mid},${y1} ${xb},${y1}`);
         hit.setAttribute("class", "link-hit");
         hit.dataset.layer = l; hit.dataset.row = i; hit.dataset.column = j;
         hit.addEventListener("mousemove", (e) => showTip(e, `W${l + 1}[${i},${j}] = ${frame.weights[l][i][j].toPrecision(4)} (click to edit)`));
         hit.addEventListener("mouseleave", () => { tooltip.style.display = "none"; });
         hit.addEventListener("click", (e) => editWeight(l, "W", i, j, e));
-        svg.appendChild(line);
         svg.appendChild(hit);
-        return line;
+        return [xa, y0, mid, xb, y1];
       }));
     });
-    paths.push(layer);
+    curves.push(layer);
   }
-  return paths;
+  return curves;
 }
 function drawLinks() {
   if (!frame || !meta) return;
@@ -377,13 +387,20 @@ function drawLinks() {
     W.length === columns[l].length && W.every((row) => row.length === columns[l + 1].length));
   if (!fits) return;
   const key = `${columns.map((c) => c.length).join("-")}@${Math.round(box.width)}x${Math.round(box.height)}`;
-  if (links.key !== key) links = { key, paths: buildLinks(columns, box) };
+  if (links.key !== key) links = { key, curves: buildLinks(columns, box) };
   let maxW = 1e-9;
   for (const W of frame.weights) for (const row of W) for (const w of row) maxW = Math.max(maxW, Math.abs(w));
+  const ctx = $("links-canvas").getContext("2d");
+  ctx.clearRect(0, 0, box.width, box.height);
+  ctx.globalAlpha = 0.8;
   frame.weights.forEach((W, l) => W.forEach((row, i) => row.forEach((w, j) => {
-    const line = links.paths[l][i][j];
-    line.setAttribute("stroke", w < 0 ? "#f59322" : "#0877bd");
-    line.setAttribute("stroke-width", String(0.5 + 5 * Math.abs(w) / maxW));
+    const [xa, y0, mid, xb, y1] = links.curves[l][i][j];
+    ctx.beginPath();
+    ctx.moveTo(xa, y0);
+    ctx.bezierCurveTo(mid, y0, mid, y1, xb, y1);
+    ctx.strokeStyle = w < 0 ? "#f59322" : "#0877bd";
+    ctx.lineWidth = 0.5 + 5 * Math.abs(w) / maxW;
+    ctx.stroke();
   })));
 }
 function showTip(e, text) {
@@ -445,12 +462,19 @@ function fmt(v) {
   if (!Number.isFinite(x)) return "diverged";
   return Math.abs(x) >= 1e4 ? x.toExponential(2) : x.toFixed(3);
 }
+// The server's answer to the last play/pause click: frames sent before it (still arriving)
+// do not flip the button back for the next half second.
+let answered = { status: null, at: -Infinity };
+function showPlayState(status) {
+  if (status !== answered.status && performance.now() - answered.at < 500) return;
+  $("play").innerHTML = status === "playing" ? "&#10074;&#10074;" : "&#9654;";
+  $("play").setAttribute("aria-label", status === "playing" ? "Pause" : "Play");
+}
 function fmtRate(v) { return Number.isFinite(v) ? Number(v).toPrecision(3) : "-"; }
 function render() {
   if (!meta || !frame || frame.session !== meta.session) return;
   $("epoch").textContent = String(frame.epoch).padStart(3, "0");
-  $("play").innerHTML = frame.status === "playing" ? "&#10074;&#10074;" : "&#9654;";
-  $("play").setAttribute("aria-label", frame.status === "playing" ? "Pause" : "Play");
+  showPlayState(frame.status);
   $("test-loss").textContent = fmt(frame.test_loss);
   $("train-loss").textContent = fmt(frame.train_loss);
   $("accuracy").textContent = frame.test_accuracy === null || frame.test_accuracy === undefined ? `learning rate ${fmtRate(frame.learning_rate)}` :
