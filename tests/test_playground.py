@@ -153,7 +153,9 @@ def test_split_keeps_every_point_once_and_a_user_table_is_relabelled():
                     dtype=float)
     X, y, task, domain = data.from_rows(rows)
     assert task == "classification" and list(y) == [0, 1, 0, 2, 2, 1]
-    assert domain[0] < 0 and domain[1] > 3 and domain[2] < 0 and domain[3] > 3
+    np.testing.assert_allclose(X.mean(axis=0), 0, atol=1e-12)      # standardised
+    np.testing.assert_allclose(X.std(axis=0), 1)
+    assert domain[0] < X[:, 0].min() and domain[1] > X[:, 0].max()
     assert data.from_rows(rows + [0, 0, 0.5])[2] == "regression"
 
 
@@ -410,7 +412,7 @@ def test_a_bad_neuron_question_gets_400(client):
     assert client.get("/api/neuron?layer=x").status_code == 400
 
 
-def test_an_uploaded_csv_becomes_the_data(client):
+def test_an_uploaded_csv_becomes_the_data(client, tmp_path):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 2)) * 10 + 100
     labels = np.array(["7", "8", "9"])[(X[:, 0] > 100).astype(int) + (X[:, 1] > 100)]
@@ -418,7 +420,16 @@ def test_an_uploaded_csv_becomes_the_data(client):
     state = client.post("/api/data", content=text, headers=CSV).json()
     assert state["task"] == "classification" and state["n_classes"] == 3
     assert state["settings"]["head"] == "softmax"         # three classes need it
-    assert state["domain"][0] < X[:, 0].min() and state["domain"][1] > X[:, 0].max()
+    # Standardised, as the recipe does a table's numbers: the plane is drawn in those units.
+    z = (X[:, 0] - X[:, 0].mean()) / X[:, 0].std()
+    assert state["domain"][0] < z.min() and state["domain"][1] > z.max() and \
+        state["domain"][1] < 10
+    meta_model = client.get("/api/model.safetensors")
+    path = tmp_path / "m.safetensors"
+    path.write_bytes(meta_model.content)
+    scaling = gn.io.load_metadata(path)["input_scaling"]
+    assert scaling["x1"]["offset"] == pytest.approx(X[:, 0].mean())
+    assert scaling["x2"]["scale"] == pytest.approx(X[:, 1].std())
     session = client.playground.session
     assert len(session.plane.X_train) + len(session.plane.X_test) == 60
     # The table stays with the run when other settings change.

@@ -546,9 +546,18 @@ def create_app(settings: Settings | None = None, hosts=(), pause_after: float = 
 
 def _metadata(session: Session) -> dict:
     s = session.settings
-    return {"source": "glassnet playground", "features": list(s.features),
+    meta = {"source": "glassnet playground", "features": list(s.features),
             "task": session.plane.task, "epoch": session.epoch,
             "settings": json.loads(json.dumps(s.to_dict()))}
+    if s.dataset == "custom":
+        # An uploaded table's x1 and x2 were standardised before the features: new points go
+        # through the same (x - offset) / scale first.
+        from .data import upload_scaling
+
+        columns = upload_scaling(s.custom).columns
+        meta["input_scaling"] = {c["name"]: {"offset": c["offset"], "scale": c["scale"]}
+                                 for c in columns}
+    return meta
 
 
 def _has_onnx() -> bool:

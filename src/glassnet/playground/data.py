@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["CLASSIFICATION", "REGRESSION", "DATASETS", "FEATURES", "PlaneData", "generate",
-           "split", "features", "from_rows"]
+           "split", "features", "from_rows", "upload_scaling"]
 
 RADIUS = 6.0          # the plane shown is [-RADIUS, RADIUS]^2
 
@@ -157,6 +157,13 @@ def split(X: np.ndarray, y: np.ndarray, train_percent: int, seed: int, task: str
                      n_classes)
 
 
+def upload_scaling(rows: np.ndarray):
+    """The ``recipe.Preprocessor`` that standardises an uploaded table's x1 and x2."""
+    from ..recipe import Preprocessor
+
+    return Preprocessor("standard").fit(np.asarray(rows, dtype=float)[:, :2], ["x1", "x2"])
+
+
 def from_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, str, tuple]:
     """A user's table ``(n, 3)`` of x1, x2, label: the points, labels, task and a domain that
     holds them with a margin. The task follows the labels as everywhere in glassnet
@@ -165,6 +172,9 @@ def from_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, str, tuple]:
     from ..recipe import Target
 
     X, labels = rows[:, :2].astype(float), rows[:, 2]
+    # x1 and x2 standardised as glassnet's recipe does a table's numbers (a table in the
+    # hundreds trained nothing in the page): the plane is drawn in those units.
+    X = upload_scaling(rows).transform(X)
     target = Target().fit(labels)
     task = target.task
     y = target.encode(labels) if task == "classification" else labels.astype(float)
