@@ -178,6 +178,12 @@ def test_a_line_can_be_hovered_for_its_weight_and_edited_inline_in_a_real_browse
             page.mouse.move(x + 1, y)
             page.wait_for_function("document.getElementById('tooltip').textContent"
                                    ".startsWith('W2[2,1] = 1.5')")
+            # A new network keeps the last run's test-loss curve, drawn under the new one.
+            page.click("#step")
+            page.wait_for_function("document.getElementById('epoch').textContent === '001'")
+            page.evaluate("changeSettings({hidden: '2'})")
+            page.wait_for_function("document.querySelectorAll('.hidden-layer').length === 1")
+            assert page.evaluate("pastCurves.length") == 1
             browser.close()
     finally:
         stop(process)

@@ -98,8 +98,14 @@ async function post(url, body, raw) {
 }
 function showError(message) { $("error").textContent = message; }
 
+// The last runs' test-loss curves, drawn faintly under the current one to compare settings.
+const pastCurves = [];
 async function loadState(state) {
   if (!state) state = await (await fetch(api("/api/state"))).json();
+  if (meta && state.session !== meta.session && curve.length > 1) {
+    pastCurves.unshift(curve.filter((p) => p[2] !== null));
+    pastCurves.length = Math.min(pastCurves.length, 3);
+  }
   meta = state;
   curve = (state.curve || []).slice();
   frame = state.frame;
@@ -504,9 +510,19 @@ function drawChart() {
   c.clearRect(0, 0, canvas.width, canvas.height);
   const points = curve.filter((p) => p[1] !== null);
   if (points.length < 2) return;
-  const maxE = points[points.length - 1][0] || 1;
+  const past = pastCurves.filter((p) => p.length > 1);
+  const maxE = Math.max(points[points.length - 1][0], ...past.map((p) => p[p.length - 1][0])) || 1;
   let maxL = 1e-9;
   for (const p of points) maxL = Math.max(maxL, p[1], p[2] === null ? 0 : p[2]);
+  past.forEach((p, r) => {
+    c.beginPath();
+    p.forEach((q, i) => {
+      const x = (q[0] / maxE) * (canvas.width - 2) + 1;
+      const y = canvas.height - 2 - (Math.min(q[2], maxL) / maxL) * (canvas.height - 4);
+      if (i) c.lineTo(x, y); else c.moveTo(x, y);
+    });
+    c.strokeStyle = `rgba(8, 119, 189, ${0.45 - 0.12 * r})`; c.lineWidth = 1; c.stroke();
+  });
   for (const [k, colour] of [[1, "#777"], [2, "#000"]]) {
     c.beginPath();
     points.forEach((p, i) => {
