@@ -183,6 +183,35 @@ def test_ctrl_c_during_saves_leaves_no_temporary_file(tmp_path):
         gn.load(path)
 
 
+_INTERRUPTED_SAVE = """
+import os, signal, sys, tempfile
+import glassnet as gn
+made = tempfile.mkstemp
+
+def mkstemp_then_ctrl_c(*args, **kwargs):
+    result = made(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGINT)      # Ctrl-C the moment the temporary file exists
+    return result
+
+tempfile.mkstemp = mkstemp_then_ctrl_c
+try:
+    gn.save(gn.Network([gn.Dense(1, "sigmoid")], input_dim=2, seed=0), sys.argv[1])
+except KeyboardInterrupt:
+    print("interrupted")
+"""
+
+
+def test_ctrl_c_right_after_the_temporary_file_is_made_leaves_none(tmp_path):
+    """The deterministic case of the test above: the interrupt lands between making the
+    temporary file and the write's own cleanup. It waits for the rename, then arrives."""
+    path = tmp_path / "m.safetensors"
+    result = subprocess.run([sys.executable, "-c", _INTERRUPTED_SAVE, str(path)],
+                            capture_output=True, text=True, timeout=60)
+    assert "interrupted" in result.stdout, result.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]
+    gn.load(path)
+
+
 def test_resumed_training_ends_exactly_like_an_uninterrupted_run(tmp_path, rng):
     X, y = rng.normal(size=(64, 5)), rng.integers(0, 3, 64)
 

@@ -19,21 +19,28 @@ def _umask() -> int:
 @contextlib.contextmanager
 def _signals_deferred():
     """Ctrl-C and SIGTERM wait until the block ends (then arrive as usual), so a write is
-    never cut between making its temporary file and renaming or removing it. Only the main
-    thread receives signals; elsewhere this does nothing."""
+    never cut between making its temporary file and renaming or removing it. Their handlers
+    are swapped for ones that only note the signal: a handler runs in the main thread whichever
+    thread the signal reached (with BLAS threads about, blocking it in one thread is not
+    enough). Only the main thread can swap handlers; elsewhere this does nothing."""
     import signal
     import threading
 
-    deferred = {signal.SIGINT, signal.SIGTERM}
-    if threading.current_thread() is not threading.main_thread() or \
-            not hasattr(signal, "pthread_sigmask"):
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, deferred)
+    received = []
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(ValueError, OSError):   # an interpreter without signals
+            previous[sig] = signal.signal(sig, lambda signum, frame: received.append(signum))
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for sig in received:                  # delivered now, to the handler as it was
+            signal.raise_signal(sig)
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
