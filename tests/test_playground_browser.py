@@ -57,6 +57,8 @@ def open_page(browser, url):
     """A page that may reach the server and nothing else; every other request is recorded."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     page = context.new_page()
+    # A hang guard, not a speed test: a loaded CI machine may take its time.
+    page.set_default_timeout(90_000)
     page.outside, page.errors = [], []
 
     def route(r):

@@ -110,6 +110,8 @@ def test_two_tabs_keep_their_own_networks_in_a_real_browser():
                 "--no-sandbox", "--disable-gpu", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update"])
             one, two = browser.new_page(), browser.new_page()
+            for page in (one, two):
+                page.set_default_timeout(90_000)      # a hang guard on a loaded machine
             one.goto(url + "#hidden=5,5")
             one.wait_for_function("document.querySelectorAll('.hidden-layer').length === 2")
             two.goto(url + "#hidden=3&dataset=plane")
@@ -147,6 +149,7 @@ def test_a_line_can_be_hovered_for_its_weight_and_edited_inline_in_a_real_browse
                 "--no-sandbox", "--disable-gpu", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update"])
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(90_000)          # a hang guard on a loaded machine
             page.goto(url + "#hidden=3,3&dataset=xor")
             page.wait_for_function("document.querySelectorAll('.link-hit').length === 2 * 3"
                                    " + 3 * 3 + 3 * 1")
