@@ -1,5 +1,6 @@
 """The ``glassnet playground`` command started for a test, on a free loopback port."""
 
+import shutil
 import socket
 import subprocess
 import sys
@@ -8,6 +9,19 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+#: as the machine's own probe starts it: no sandbox as root, and no calls home
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed: "
+                                    "apt-get install chromium (.ci/run does)")
+
+
+def launch(playwright):
+    """Debian's Chromium, headless, driven by Playwright."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
 def free_port() -> int:

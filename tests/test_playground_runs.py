@@ -2,7 +2,6 @@
 gone and ends later; the history stays bounded; the server stops on SIGTERM with a tab open."""
 
 import json
-import shutil
 import signal
 import socket
 import time
@@ -17,7 +16,7 @@ from glassnet.playground import session as session_module  # noqa: E402
 from glassnet.playground.app import create_app  # noqa: E402
 from glassnet.playground.settings import Settings  # noqa: E402
 
-from .playground_server import start_playground, stop  # noqa: E402
+from .playground_server import launch, needs_chromium, start_playground, stop  # noqa: E402
 
 SETTINGS = Settings(dataset="moons", hidden=(3,), batch_size=0, learning_rate=0.3)
 
@@ -95,20 +94,14 @@ def test_sigterm_stops_the_server_while_a_tab_streams_and_trains():
     assert time.monotonic() - start < 15        # it trained 11 more minutes before
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed: apt-get install "
-                    "chromium (.ci/run does)")
+@needs_chromium
 def test_two_tabs_keep_their_own_networks_in_a_real_browser():
     sync_api = pytest.importorskip("playwright.sync_api")
     process, port = start_playground()
     url = f"http://127.0.0.1:{port}/"
     try:
         with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-                "--no-sandbox", "--disable-gpu", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update"])
+            browser = launch(p)
             one, two = browser.new_page(), browser.new_page()
             for page in (one, two):
                 page.set_default_timeout(90_000)      # a hang guard on a loaded machine
@@ -137,17 +130,14 @@ def test_two_tabs_keep_their_own_networks_in_a_real_browser():
         stop(process)
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed: apt-get install "
-                    "chromium (.ci/run does)")
+@needs_chromium
 def test_a_line_can_be_hovered_for_its_weight_and_edited_inline_in_a_real_browser():
     sync_api = pytest.importorskip("playwright.sync_api")
     process, port = start_playground()
     url = f"http://127.0.0.1:{port}/"
     try:
         with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-                "--no-sandbox", "--disable-gpu", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update"])
+            browser = launch(p)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(90_000)          # a hang guard on a loaded machine
             page.goto(url + "#hidden=3,3&dataset=xor")

@@ -4,7 +4,6 @@ playground`` process with forged ``Host``, ``Origin`` and content types, a body 
 
 import http.server
 import json
-import shutil
 import socket
 import threading
 import time
@@ -14,7 +13,13 @@ import pytest
 
 pytest.importorskip("starlette", reason="the playground extra is not installed")
 
-from .playground_server import free_port, start_playground, stop  # noqa: E402
+from .playground_server import (  # noqa: E402
+    free_port,
+    launch,
+    needs_chromium,
+    start_playground,
+    stop,
+)
 
 
 @pytest.fixture(scope="module")
@@ -125,11 +130,7 @@ def test_idle_streams_never_block_a_request(server):
     assert statuses.count(200) == 32 and statuses.count(503) == 118
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed: apt-get install "
-                    "chromium (.ci/run does)")
+@needs_chromium
 def test_a_page_on_another_origin_cannot_drive_the_server_in_a_real_browser(server, tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api")
     page_port = free_port()
@@ -150,9 +151,7 @@ def test_a_page_on_another_origin_cannot_drive_the_server_in_a_real_browser(serv
     before = state(server)["settings"]
     try:
         with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-                "--no-sandbox", "--disable-gpu", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update"])
+            browser = launch(p)
             page = browser.new_page()
             page.goto(f"http://127.0.0.1:{page_port}/index.html")
             page.wait_for_function("window.results.length === 2", timeout=15000)
