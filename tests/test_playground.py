@@ -297,9 +297,15 @@ def test_a_neurons_formula_has_the_live_numbers_and_its_batchs_gradient(sessions
     shown = [v for k, v in enumerate(numbers) if k % 4 in (0, 3)][:6]
     assert shown == pytest.approx([W2[0, 1], a1[0], W2[1, 1], a1[1], W2[2, 1], a1[2]],
                                   rel=1e-3, abs=1e-4)
-    assert info["formula"].endswith(f"= {z:.4g}") and info["batch"] == [8, 16]
-    # dW and db: the gradient of the batch of 8 that holds sample 10, at these weights.
-    net.loss_and_grad(F[8:16], y[8:16])
+    assert info["formula"].endswith(f"= {z:.4g}")
+    # dW and db: the gradient of the batch of 8 that held sample 10 in the fourth epoch, the
+    # network's shuffle stream drawn again: four permutations, the last one this epoch's.
+    stream = build_network(session.settings, session.plane).shuffle_rng
+    order = [stream.permutation(len(F)) for _ in range(4)][-1]
+    position = int(np.flatnonzero(order == 10)[0])
+    rows = order[(position // 8) * 8:(position // 8 + 1) * 8]
+    assert info["batch"] == rows.tolist() and "in epoch 4" in info["backward"]
+    net.loss_and_grad(F[rows], y[rows])
     assert info["dW"] == pytest.approx(list(net.dense_layers[1].dW[:, 1]), rel=1e-9)
     assert info["db"] == pytest.approx(float(net.dense_layers[1].db[1]), rel=1e-9)
     with pytest.raises(ValueError, match="layer 1 has 2 units; got unit 5"):

@@ -79,6 +79,12 @@ def build_optimizer(settings: Settings):
                                   step_size=DECAY_EPOCHS)
 
 
+def _rows_text(rows: np.ndarray, shown: int = 12) -> str:
+    """A batch's sample numbers, the first ``shown`` of them."""
+    text = ", ".join(str(int(i)) for i in rows[:shown])
+    return text + (f", ... ({len(rows)} in all)" if len(rows) > shown else "")
+
+
 def live_change(old: Settings, new: Settings) -> dict | None:
     """The ``LIVE`` fields ``new`` changes, when it changes nothing else (else None)."""
     fields = type(old).__dataclass_fields__
@@ -170,6 +176,7 @@ class Session:
         #: the live changes made, ``(epoch, {field: value})``: the script notes them
         self.changes: list[tuple[int, dict]] = []
         self._thread = None
+        self.last_order: np.ndarray | None = None   # the last epoch's order of the samples
         self._last_frame_time = 0.0
         self.frame = None
         with self._lock:
@@ -398,7 +405,7 @@ class Session:
             while True:
                 self.net.fit(self.F_train, self.plane.y_train, self.optimizer,
                              epochs=MAX_EPOCHS, callbacks=[_Gate(self)], engine="layered",
-                             **fit_arguments(self.settings))
+                             shuffle=self._shuffle, **fit_arguments(self.settings))
                 with self._lock:
                     if self._live is None or self._closing:
                         return
@@ -427,6 +434,13 @@ class Session:
         except Exception as error:       # the page shows it; the server goes on
             self._stop("error", f"training stopped: {type(error).__name__}: {error}")
 
+    def _shuffle(self, n: int) -> np.ndarray:
+        """Each epoch's order, drawn as fit draws it by default (the network's shuffle
+        stream), and kept: the formula shows the gradient of the batch a sample was really in."""
+        order = self.net.shuffle_rng.permutation(n)
+        self.last_order = order
+        return order
+
     def _stop(self, status: str, message: str) -> None:
         with self._lock:
             self._playing, self._steps = False, 0
@@ -450,14 +464,22 @@ class Session:
         if not 0 <= sample < n:
             raise ValueError(f"sample must be in 0..{n - 1}; got {sample}")
         size = self.settings.batch_size or n
-        start = (sample // size) * size
-        batch = slice(start, min(n, start + size))
+        # The batch the sample was trained in during the last epoch (the epoch's shuffled
+        # order); before any epoch, the rows its first batch would hold unshuffled.
+        with self._lock:
+            order = self.last_order
+        if order is None:
+            rows, where = np.arange((sample // size) * size, min(n, (sample // size + 1) *
+                                                                   size)), "before training"
+        else:
+            position = int(np.flatnonzero(order == sample)[0])
+            rows = order[(position // size) * size:(position // size + 1) * size]
+            where = f"in epoch {epoch}"
         net = self.net.clone()       # never the weights being trained
         np.copyto(net.params, params)
-        report = explain(net, self.F_train[batch], self.plane.y_train[batch],
-                         samples=size)
+        report = explain(net, self.F_train[rows], self.plane.y_train[rows], samples=size)
         values = {step.equation.split(" = ")[0]: step.value for step in report.steps}
-        k, r = layer + 1, sample - start
+        k, r = layer + 1, int(np.flatnonzero(rows == sample)[0])
         names = (list(self.settings.features) if layer == 0 else
                  [f"h{layer}_{i + 1}" for i in range(dense[layer - 1].units)])
         a_prev = values[f"A{k - 1}"][r] if k > 1 else self.F_train[sample]
@@ -470,15 +492,15 @@ class Session:
                   "w": W.tolist(), "b": b, "z": z, "a": a,
                   "formula": f"z = {terms} + b({b:.4g}) = {z:.4g}",
                   "activation_formula": f"a = {act}(z) = {a:.4g}",
-                  "batch": [batch.start, batch.stop]}
+                  "batch": rows.tolist()}
         if f"dZ{k}" in values:
             dW = values[f"dW{k}"][:, unit]
             result |= {"dZ": float(values[f"dZ{k}"][r, unit]), "dW": dW.tolist(),
                        "db": float(values[f"db{k}"][unit]),
                        "backward": f"dZ = {float(values[f'dZ{k}'][r, unit]):.4g} for this "
                                    f"sample; dW = [{', '.join(f'{g:.3g}' for g in dW)}], "
-                                   f"db = {float(values[f'db{k}'][unit]):.4g} over samples "
-                                   f"{batch.start}..{batch.stop - 1}"}
+                                   f"db = {float(values[f'db{k}'][unit]):.4g} over its "
+                                   f"batch {where}: samples {_rows_text(rows)}"}
         return result
 
     def snapshot(self) -> Network:
