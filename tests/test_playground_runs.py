@@ -94,89 +94,87 @@ def test_sigterm_stops_the_server_while_a_tab_streams_and_trains():
     assert time.monotonic() - start < 15        # it trained 11 more minutes before
 
 
-@needs_chromium
-def test_two_tabs_keep_their_own_networks_in_a_real_browser():
+@pytest.fixture(scope="module")
+def chromium():
+    """One ``glassnet playground`` process and one headless Chromium for the page tests."""
     sync_api = pytest.importorskip("playwright.sync_api")
     process, port = start_playground()
-    url = f"http://127.0.0.1:{port}/"
     try:
         with sync_api.sync_playwright() as p:
             browser = launch(p)
-            one, two = browser.new_page(), browser.new_page()
-            for page in (one, two):
-                page.set_default_timeout(90_000)      # a hang guard on a loaded machine
-            one.goto(url + "#hidden=5,5")
-            one.wait_for_function("document.querySelectorAll('.hidden-layer').length === 2")
-            two.goto(url + "#hidden=3&dataset=plane")
-            two.wait_for_function("document.querySelectorAll('.hidden-layer').length === 1")
-            # A regression's output control says what it is, and cannot be changed.
-            assert two.eval_on_selector("#head", "e => [e.value, e.disabled]") == \
-                ["identity", True]
-            assert two.get_attribute("#play", "aria-label") == "Play"
-            one.click("#step")
-            one.wait_for_function("document.getElementById('epoch').textContent === '001'")
-            assert one.eval_on_selector("#head", "e => [e.value, e.disabled]") == \
-                ["sigmoid", False]
-            two.reload()                         # the same tab, the same run
-            two.wait_for_function("document.querySelectorAll('.hidden-layer').length === 1")
-            one.reload()
-            one.wait_for_function("document.querySelectorAll('.hidden-layer').length === 2")
-            one.wait_for_function("document.getElementById('epoch').textContent === '001'")
-            runs = {one.evaluate("sessionStorage.getItem('glassnet-run')"),
-                    two.evaluate("sessionStorage.getItem('glassnet-run')")}
-            assert len(runs) == 2 and None not in runs
+            yield browser, f"http://127.0.0.1:{port}/"
             browser.close()
     finally:
         stop(process)
 
 
 @needs_chromium
-def test_a_line_can_be_hovered_for_its_weight_and_edited_inline_in_a_real_browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    process, port = start_playground()
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        with sync_api.sync_playwright() as p:
-            browser = launch(p)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(90_000)          # a hang guard on a loaded machine
-            page.goto(url + "#hidden=3,3&dataset=xor")
-            page.wait_for_function("document.querySelectorAll('.link-hit').length === 2 * 3"
-                                   " + 3 * 3 + 3 * 1")
-            run = page.evaluate("sessionStorage.getItem('glassnet-run')")
+def test_two_tabs_keep_their_own_networks_in_a_real_browser(chromium):
+    browser, url = chromium
+    one, two = browser.new_page(), browser.new_page()
+    for page in (one, two):
+        page.set_default_timeout(90_000)      # a hang guard on a loaded machine
+    one.goto(url + "#hidden=5,5")
+    one.wait_for_function("document.querySelectorAll('.hidden-layer').length === 2")
+    two.goto(url + "#hidden=3&dataset=plane")
+    two.wait_for_function("document.querySelectorAll('.hidden-layer').length === 1")
+    # A regression's output control says what it is, and cannot be changed.
+    assert two.eval_on_selector("#head", "e => [e.value, e.disabled]") == \
+        ["identity", True]
+    assert two.get_attribute("#play", "aria-label") == "Play"
+    one.click("#step")
+    one.wait_for_function("document.getElementById('epoch').textContent === '001'")
+    assert one.eval_on_selector("#head", "e => [e.value, e.disabled]") == \
+        ["sigmoid", False]
+    two.reload()                         # the same tab, the same run
+    two.wait_for_function("document.querySelectorAll('.hidden-layer').length === 1")
+    one.reload()
+    one.wait_for_function("document.querySelectorAll('.hidden-layer').length === 2")
+    one.wait_for_function("document.getElementById('epoch').textContent === '001'")
+    runs = {one.evaluate("sessionStorage.getItem('glassnet-run')"),
+            two.evaluate("sessionStorage.getItem('glassnet-run')")}
+    assert len(runs) == 2 and None not in runs
 
-            def weight():
-                with urllib.request.urlopen(f"{url}api/state?run={run}", timeout=10) as r:
-                    return json.loads(r.read())["frame"]["weights"][1][2][1]
 
-            selector = 'path.link-hit[data-layer="1"][data-row="2"][data-column="1"]'
-            x, y = page.eval_on_selector(selector, """el => {
-                const p = el.getPointAtLength(el.getTotalLength() / 2), m = el.getScreenCTM();
-                return [p.x * m.a + m.e, p.y * m.d + m.f]; }""")
-            # The line, not the neuron columns, is what the mouse finds there.
-            assert page.evaluate(f"document.elementFromPoint({x}, {y}).matches('{selector}')")
-            page.mouse.move(x, y)
-            tip = page.text_content("#tooltip")
-            assert tip.startswith("W2[2,1] = ")
-            assert float(tip.split("= ")[1].split(" ")[0]) == pytest.approx(weight(), rel=1e-3)
-            page.mouse.click(x, y)
-            page.wait_for_selector("#weight-editor:not([hidden])")
-            page.fill("#weight-editor input", "1.5")
-            page.press("#weight-editor input", "Enter")
-            for _ in range(100):                 # the edit reaches the run between epochs
-                if weight() == 1.5:
-                    break
-                time.sleep(0.1)
-            assert weight() == 1.5
-            page.mouse.move(x + 1, y)
-            page.wait_for_function("document.getElementById('tooltip').textContent"
-                                   ".startsWith('W2[2,1] = 1.5')")
-            # A new network keeps the last run's test-loss curve, drawn under the new one.
-            page.click("#step")
-            page.wait_for_function("document.getElementById('epoch').textContent === '001'")
-            page.evaluate("changeSettings({hidden: '2'})")
-            page.wait_for_function("document.querySelectorAll('.hidden-layer').length === 1")
-            assert page.evaluate("pastCurves.length") == 1
-            browser.close()
-    finally:
-        stop(process)
+@needs_chromium
+def test_a_line_can_be_hovered_for_its_weight_and_edited_inline_in_a_real_browser(chromium):
+    browser, url = chromium
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(90_000)          # a hang guard on a loaded machine
+    page.goto(url + "#hidden=3,3&dataset=xor")
+    page.wait_for_function("document.querySelectorAll('.link-hit').length === 2 * 3"
+                           " + 3 * 3 + 3 * 1")
+    run = page.evaluate("sessionStorage.getItem('glassnet-run')")
+
+    def weight():
+        with urllib.request.urlopen(f"{url}api/state?run={run}", timeout=10) as r:
+            return json.loads(r.read())["frame"]["weights"][1][2][1]
+
+    selector = 'path.link-hit[data-layer="1"][data-row="2"][data-column="1"]'
+    x, y = page.eval_on_selector(selector, """el => {
+        const p = el.getPointAtLength(el.getTotalLength() / 2), m = el.getScreenCTM();
+        return [p.x * m.a + m.e, p.y * m.d + m.f]; }""")
+    # The line, not the neuron columns, is what the mouse finds there.
+    assert page.evaluate(f"document.elementFromPoint({x}, {y}).matches('{selector}')")
+    page.mouse.move(x, y)
+    tip = page.text_content("#tooltip")
+    assert tip.startswith("W2[2,1] = ")
+    assert float(tip.split("= ")[1].split(" ")[0]) == pytest.approx(weight(), rel=1e-3)
+    page.mouse.click(x, y)
+    page.wait_for_selector("#weight-editor:not([hidden])")
+    page.fill("#weight-editor input", "1.5")
+    page.press("#weight-editor input", "Enter")
+    for _ in range(100):                 # the edit reaches the run between epochs
+        if weight() == 1.5:
+            break
+        time.sleep(0.1)
+    assert weight() == 1.5
+    page.mouse.move(x + 1, y)
+    page.wait_for_function("document.getElementById('tooltip').textContent"
+                           ".startsWith('W2[2,1] = 1.5')")
+    # A new network keeps the last run's test-loss curve, drawn under the new one.
+    page.click("#step")
+    page.wait_for_function("document.getElementById('epoch').textContent === '001'")
+    page.evaluate("changeSettings({hidden: '2'})")
+    page.wait_for_function("document.querySelectorAll('.hidden-layer').length === 1")
+    assert page.evaluate("pastCurves.length") == 1

@@ -261,11 +261,11 @@ def _fit(o, ds, prepared, folder: Path, quiet: bool, callbacks=()):
     return result, time.perf_counter() - start, interrupt.requested
 
 
-def _metrics(model, ds) -> dict:
-    """Train and test metrics on the raw splits, the baseline they are compared with, and the
-    report lines."""
-    train = model.evaluate(ds.X_train, ds.named(ds.y_train))
-    test = model.evaluate(ds.X_test, ds.named(ds.y_test))
+def _metrics(model, prepared) -> dict:
+    """Train and test metrics on the splits as ``prepare`` preprocessed them (not again from
+    the raw rows), the baseline they are compared with, and the report lines."""
+    train = model.evaluate_inputs(prepared.X_train, prepared.y_train)
+    test = model.evaluate_inputs(prepared.X_test, prepared.y_test)
     if model.target.regression:
         return {"train_r2": train["r2"], "test_r2": test["r2"], "test_mae": test["mae"],
                 "test_loss": test["loss"], "baseline": "the mean (R^2 0)",
@@ -289,7 +289,7 @@ def _write_run(o, ds, prepared, result, seconds: float, folder: Path) -> dict:
     from glassnet.checkpoints import atomic_write_bytes
 
     model, history = result.model, result.history
-    metrics = _metrics(model, ds)
+    metrics = _metrics(model, prepared)
     source = ds.source if ds.source in datasets.BUILTINS else str(Path(ds.source).resolve())
     options = {**o.to_dict(), "data": source}
     meta = {"data": source, "data_sha256": runs.fingerprint(source), "label": ds.label_name,

@@ -14,6 +14,7 @@ which runs on glassnet's fast exact engines), ``dtype``, and ``engine``.
 
 from __future__ import annotations
 
+import sys
 from numbers import Integral, Real
 
 import numpy as np
@@ -903,5 +904,5 @@ def register_skl2onnx() -> None:
 
 
 # Already imported skl2onnx: nothing else to call.
-if "skl2onnx" in __import__("sys").modules:
+if "skl2onnx" in sys.modules:
     register_skl2onnx()

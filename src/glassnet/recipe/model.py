@@ -76,7 +76,11 @@ class Model:
     def evaluate(self, X, y) -> dict:
         """Metrics on raw rows and labels: ``loss`` (the network's, on its encoded targets),
         and ``accuracy`` and the majority baseline, or ``r2``, ``mae`` and ``mse``."""
-        inputs, encoded = self.inputs(X), self.target.encode(y)
+        return self.evaluate_inputs(self.inputs(X), self.target.encode(y))
+
+    def evaluate_inputs(self, inputs: np.ndarray, encoded: np.ndarray) -> dict:
+        """``evaluate`` on rows already preprocessed, ``inputs (n_samples, n_inputs)``, and
+        labels already encoded (``Target.encode``)."""
         result = {"loss": float(self.network.evaluate(inputs, encoded)["loss"])}
         outputs = self.network.predict_proba(inputs)
         if self.target.regression:

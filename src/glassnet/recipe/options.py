@@ -127,34 +127,19 @@ class _Layers:
         return parse_layers(value)
 
 
-class _BatchSize:
+class _AutoOr:
+    """``"auto"``, or a number the inner rule checks (a command-line string parsed first)."""
+
+    def __init__(self, rule: _Range):
+        self.rule = rule
+
     def check(self, name, value):
-        if isinstance(value, str) and value.strip().lower() == "auto":
-            return "auto"
-        if isinstance(value, str) and value.strip().isdigit():
-            value = int(value)
-        return _Range(int, 0, note="0: the full batch; or auto: min(200, n)").check(name,
-                                                                                    value)
-
-
-class _Patience:
-    def check(self, name, value):
-        if isinstance(value, str) and value.strip().lower() == "auto":
-            return "auto"
-        if isinstance(value, str) and value.strip().isdigit():
-            value = int(value)
-        return _Range(int, 0, note="patience in epochs; 0: off; or auto").check(name, value)
-
-
-class _Split:
-    def check(self, name, value):
-        if isinstance(value, str) and value.strip().lower() == "auto":
-            return "auto"
         if isinstance(value, str):
+            if value.strip().lower() == "auto":
+                return "auto"
             with contextlib.suppress(ValueError):
                 value = float(value)
-        return _Range(float, 0, 1, open=("high",), note="0: no validation split; or auto"
-                      ).check(name, value)
+        return self.rule.check(name, value)
 
 
 class _Activation:
@@ -172,13 +157,15 @@ CONSTRAINTS = {
     "learning_rate": _Range(float, 0, open=("low",)),
     "momentum": _Range(float, 0, 1, open=("high",)),
     "schedule": _OneOf(*SCHEDULES),
-    "epochs": _Range(int, 1), "batch_size": _BatchSize(),
+    "epochs": _Range(int, 1),
+    "batch_size": _AutoOr(_Range(int, 0, note="0: the full batch; or auto: min(200, n)")),
     "dropout": _Range(float, 0, 1, open=("high",)),
     "l2": _Range(float, 0), "l1": _Range(float, 0),
     "test_size": _Range(float, 0, 1, open=("low", "high")),
-    "validation_split": _Split(),
+    "validation_split": _AutoOr(_Range(float, 0, 1, open=("high",),
+                                       note="0: no validation split; or auto")),
     "validation_freq": _Range(int, 0, note="0: only at the end"),
-    "early_stopping": _Patience(),
+    "early_stopping": _AutoOr(_Range(int, 0, note="patience in epochs; 0: off; or auto")),
     "scale": _OneOf("auto", *SCALES), "max_categories": _Range(int, 1),
     "image_size": _Range(int, 1), "seed": _Range(int, 0), "dtype": _OneOf("float32", "float64"),
     "checkpoint_every": _Range(int, 0, note="0: at the end and on Ctrl-C"),
