@@ -82,6 +82,10 @@ class Dense(Layer):
         relu-like activations, ``"glorot_uniform"`` otherwise). Biases start at zero.
     """
 
+    #: how ``db`` sums ``dZ`` over the samples: BLAS's ``ones @ dZ`` (fast on small batches).
+    #: L-BFGS swaps in NumPy's ``sum(axis=0)`` per layer for scikit-learn's exact rounding.
+    column_sum = staticmethod(column_sum)
+
     def __init__(self, units: int, activation="identity", init=None):
         self.units = check_positive_int(units, "Dense units")
         self.activation = activations.get(activation)
@@ -145,7 +149,7 @@ class Dense(Layer):
     def backward_linear(self, dZ, need_input_grad=True):
         """From ``dZ (n_samples, n_out)``: fill ``dW``, ``db``; return ``dA_prev``."""
         np.matmul(self._A_prev.T, dZ, out=self.dW)   # dW = A_prev.T @ dZ
-        column_sum(dZ, out=self.db)                  # db = dZ.sum(axis=0)
+        self.column_sum(dZ, out=self.db)             # db = dZ.sum(axis=0)
         if not need_input_grad:
             return None
         out = self._buffer("dA", len(dZ), self.W.shape[0], dZ.dtype) if self._training \
