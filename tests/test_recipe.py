@@ -143,6 +143,27 @@ def test_options_are_checked_once_with_the_option_named():
     assert TrainOptions(batch_size=0).patience_for(50000) == 500   # full batch: one step
 
 
+def test_initial_weights_follow_the_data_unless_named():
+    """Tables start from scikit-learn's Glorot uniform weights, images from the tutorial's
+    randn / sqrt(fan_in); ``init`` names one for both, and a wrong name is refused."""
+    from glassnet.recipe.train import prepare
+
+    table = gn.datasets.load("moons", seed=0)
+    images = gn.datasets.Dataset("pictures", RNG.random((40, 3 * 4 * 4)), np.arange(40) % 2,
+                                 RNG.random((10, 3 * 4 * 4)), np.arange(10) % 2,
+                                 classes=["no", "yes"], image_shape=(4, 4, 3))
+    for ds, expected in ((table, "glorot_uniform"), (images, "lecun_normal")):
+        net = prepare(TrainOptions(), ds).model.network
+        assert {layer.init.name for layer in net.dense_layers} == {expected}
+    net = prepare(TrainOptions(init="he_uniform"), images).model.network
+    assert {layer.init.name for layer in net.dense_layers} == {"he_uniform"}
+    # The scheme is really used: Glorot's bound on a 2-in, 100-out layer.
+    W = prepare(TrainOptions(), table).model.network.dense_layers[0].W
+    assert np.abs(W).max() <= np.sqrt(6 / 102) and np.abs(W).max() > 0.9 * np.sqrt(6 / 102)
+    with pytest.raises(ValueError, match="init must be one of auto, glorot_uniform"):
+        TrainOptions(init="xavier")
+
+
 def test_the_output_layer_rule_has_one_home():
     assert output_layer("classification", 2) == (1, "sigmoid")
     assert output_layer("classification", 5) == (5, "softmax")

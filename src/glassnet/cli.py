@@ -65,6 +65,8 @@ Label = _opt("CSV label column: a name or an index (-1, the default: the last)."
 Task = _opt("auto (default), classification or regression.")
 Layers = _opt("Hidden layer sizes, e.g. 10,5 (default 100).")
 Activation = _opt("Hidden activation (default relu).")
+Init = _opt("Initial weights: auto (default: glorot_uniform for tables, lecun_normal for "
+            "images), glorot_uniform, glorot_normal, he_normal, he_uniform or lecun_normal.")
 Optimizer = _opt("adam (default), sgd, adamw or rmsprop.")
 LearningRate = _opt("Learning rate (default 0.001).", float)
 Momentum = _opt("SGD momentum (default 0).", float)
@@ -176,7 +178,7 @@ class _StopOnInterrupt:
 
 @app.command()
 def train(data: Data = None, label: Label = None, task: Task = None, layers: Layers = None,
-          activation: Activation = None, optimizer: Optimizer = None,
+          activation: Activation = None, init: Init = None, optimizer: Optimizer = None,
           learning_rate: LearningRate = None, momentum: Momentum = None,
           schedule: Schedule = None, epochs: Epochs = None, batch_size: BatchSize = None,
           dropout: Dropout = None, l2: L2 = None, l1: L1 = None, test_size: TestSize = None,

@@ -15,11 +15,12 @@ __all__ = ["build_network", "build_optimizer", "learning_rate_schedule"]
 
 def build_network(hidden: Sequence[int], activation: str | Sequence, output: tuple[int, str],
                   *, input_dim: int | None = None, dropout: float = 0.0, seed=None,
-                  dtype="float64", loss=None) -> Network:
+                  dtype="float64", loss=None, init: str | None = None) -> Network:
     """Hidden ``Dense`` layers (each followed by ``Dropout(dropout)`` when it is > 0) and the
     output layer ``output = (units, activation)`` (``targets.output_layer``).
 
-    ``activation``: one for every hidden layer, or one per hidden layer.
+    ``activation``: one for every hidden layer, or one per hidden layer. ``init``: every
+    layer's initial weights (None: each activation's default, He's after ReLU).
     """
     per_layer = [activation] * len(hidden) if isinstance(activation, (str, dict)) or \
         not isinstance(activation, Sequence) else list(activation)
@@ -28,10 +29,10 @@ def build_network(hidden: Sequence[int], activation: str | Sequence, output: tup
                          "one, or one per hidden layer")
     layers = []
     for units, act in zip(hidden, per_layer):
-        layers.append(Dense(units, act))
+        layers.append(Dense(units, act, init=init))
         if dropout:
             layers.append(Dropout(dropout))
-    layers.append(Dense(*output))
+    layers.append(Dense(*output, init=init))
     return Network(layers, input_dim=input_dim, seed=seed, dtype=dtype, loss=loss)
 
 

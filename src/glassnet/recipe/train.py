@@ -70,7 +70,7 @@ def prepare(options: TrainOptions, ds) -> Prepared:
     pre = Preprocessor(scale, options.max_categories).fit(ds.X_train, ds.feature_names)
     net = build_network(options.layers, options.activation, target.output_layer(),
                         input_dim=pre.n_inputs, dropout=options.dropout, seed=options.seed,
-                        dtype=options.dtype)
+                        dtype=options.dtype, init=options.init_for(ds.image_shape is not None))
     model = Model(pre, net, target, check_image_shape(
         list(ds.image_shape) if ds.image_shape else None, pre.n_inputs))
     return Prepared(model, pre.transform(ds.X_train), target.encode(ds.named(ds.y_train)),
