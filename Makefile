@@ -6,6 +6,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= runs/demo
+# Benchmarks run with OpenBLAS choosing its own kernels: some machines set OPENBLAS_CORETYPE
+# (and OPENBLAS_L2_SIZE) for older OpenBLAS builds, which slows a current NumPy's products
+# 1.6-1.9x (Haswell kernels on an AVX-512 CPU) and not JAX's or PyTorch's. Each report records
+# the kernel it ran. Tests keep the machine's settings.
+BENCH := env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python
 
 .PHONY: demo test lint playground bench bench-mnist bench-sklearn bench-dask bench-playground \
 	bench-optimizers bench-inference bench-estimators bench-tables bench-smoke fuzz clean
@@ -33,35 +38,36 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet "torch==2.13.0" || echo "torch not installed: PyTorch columns skipped"
-	$(BIN)/python bench/run.py --out bench/results.md
+	$(BIN)/python -m pip install --quiet "jax[cpu]>=0.4.30" "optax>=0.2" || echo "JAX not installed: its column skipped"
+	$(BENCH) bench/run.py --out bench/results.md
 
 bench-mnist: $(STAMP)
-	$(BIN)/python bench/mnist.py --data ../shared/data/mnist --out bench/mnist.md
-	$(BIN)/python bench/run.py --render bench/results.json --out bench/results.md
+	$(BENCH) bench/mnist.py --data ../shared/data/mnist --out bench/mnist.md
+	$(BENCH) bench/run.py --render bench/results.json --out bench/results.md
 
 bench-dask: $(STAMP)
-	$(BIN)/python bench/data_parallel.py --out bench/data_parallel.md
+	$(BENCH) bench/data_parallel.py --out bench/data_parallel.md
 
 bench-optimizers: $(STAMP)
 	$(BIN)/python -m pip install --quiet "torch==2.13.0" || echo "torch not installed: PyTorch columns skipped"
 	$(BIN)/python -m pip install --quiet "jax[cpu]>=0.4.30" "optax>=0.2" || echo "JAX not installed: its column skipped"
-	$(BIN)/python bench/optimizers.py --out bench/optimizers.md
+	$(BENCH) bench/optimizers.py --out bench/optimizers.md
 
 bench-inference: $(STAMP)
 	$(BIN)/python -m pip install --quiet "torch==2.13.0" || echo "torch not installed: PyTorch columns skipped"
-	$(BIN)/python bench/inference.py --out bench/inference.md
+	$(BENCH) bench/inference.py --out bench/inference.md
 
 bench-estimators: $(STAMP)
-	$(BIN)/python bench/estimators.py --out bench/estimators.md
+	$(BENCH) bench/estimators.py --out bench/estimators.md
 
 bench-tables: $(STAMP)
-	$(BIN)/python bench/tables.py --out bench/tables.md
+	$(BENCH) bench/tables.py --out bench/tables.md
 
 bench-playground: $(STAMP)
-	$(BIN)/python bench/playground.py --out bench/playground.md
+	$(BENCH) bench/playground.py --out bench/playground.md
 
 bench-sklearn: $(STAMP)
-	$(BIN)/python bench/sklearn_parity.py --out bench/sklearn_parity.md
+	$(BENCH) bench/sklearn_parity.py --out bench/sklearn_parity.md
 
 bench-smoke: $(STAMP)
 	$(BIN)/python bench/run.py --smoke

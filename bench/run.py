@@ -1,5 +1,8 @@
-"""Side-by-side benchmarks: glassnet, the seed tutorials' own NumPy loops, scikit-learn's MLP
-and PyTorch (CPU, optional), on the same data, architecture, steps and dtype.
+"""Side-by-side benchmarks: glassnet, the seed tutorials' own NumPy loops, scikit-learn's MLP,
+PyTorch (CPU) and JAX (jit, optax) where installed, on the same data, architecture, steps and
+dtype. glassnet runs as ``engine="auto"`` gives it and, on the full-batch toys, with
+``engine="compiled"`` (the ``fast`` extra: the whole span of steps compiled by Numba, as JAX
+compiles its ``lax.fori_loop``).
 
 Every measurement runs in its own subprocess (clean peak memory, no thread pools shared
 between libraries), frameworks alternate in a rotating order, each after a warm-up, and the
@@ -39,10 +42,10 @@ def workloads(smoke: bool) -> list[dict]:
     items = [
         {"name": "moons 2-5-1, 240 samples, full-batch GD", "key": "moons", "sizes": [2, 5, 1],
          "n": 240, "lr": 0.003, "steps": 3000 // s, "unit": "us/step",
-         "frameworks": ["seeds", "glassnet", "sklearn", "torch"]},
+         "frameworks": ["seeds", "glassnet", "glassnet-compiled", "sklearn", "torch", "jax"]},
         {"name": "circles [2,10,5,1], 1000 samples, full batch", "key": "circles",
          "sizes": [2, 10, 5, 1], "n": 1000, "lr": 0.01, "steps": 2000 // s, "unit": "us/step",
-         "frameworks": ["seeds", "glassnet", "sklearn", "torch"]},
+         "frameworks": ["seeds", "glassnet", "glassnet-compiled", "sklearn", "torch", "jax"]},
     ]
     if cats.exists():
         items.append({"name": "cats [12288,20,7,5,1], 209 samples, full batch, fp64",
@@ -54,7 +57,7 @@ def workloads(smoke: bool) -> list[dict]:
         items.append({"name": f"784-512-512-10, fp32, batch {bs}", "key": f"mlp{bs}",
                       "sizes": MLP, "n": 2048 if smoke else 16384, "batch": bs, "lr": 0.01,
                       "unit": "samples/s", "smoke": smoke,
-                      "frameworks": ["limit", "glassnet", "sklearn", "torch"]})
+                      "frameworks": ["limit", "glassnet", "sklearn", "torch", "jax"]})
     return items
 
 
@@ -103,7 +106,7 @@ def run_worker(framework, w, steps_override=None):
                 "circles": lambda k: seeds.circles_loop(X, y, k, lr),
                 "cats": lambda k: seeds.cats_loop(X, y, sizes, k, lr)}
         work = loop[key]
-    elif framework == "glassnet":
+    elif framework.startswith("glassnet"):
         import glassnet as gn
 
         acts = ["relu"] * (len(sizes) - 2)
@@ -111,8 +114,9 @@ def run_worker(framework, w, steps_override=None):
         net = gn.Network([gn.Dense(n, a) for n, a in zip(sizes[1:-1], acts)]
                          + [gn.Dense(sizes[-1], head)], input_dim=sizes[0], seed=0, dtype=dtype)
         opt = gn.SGD(lr)
+        engine = "compiled" if framework == "glassnet-compiled" else "auto"
         if full_batch:
-            work = lambda k: net.fit(X, y, optimizer=opt, epochs=k)  # noqa: E731
+            work = lambda k: net.fit(X, y, optimizer=opt, epochs=k, engine=engine)  # noqa: E731
         else:
             work = lambda k: net.fit(X, y, optimizer=opt, epochs=k,  # noqa: E731
                                      batch_size=w["batch"])
@@ -165,6 +169,8 @@ def run_worker(framework, w, steps_override=None):
                     for s in range(0, len(Xt), w["batch"]):
                         idx = order[s:s + w["batch"]]
                         step(Xt[idx], yt[idx])
+    elif framework == "jax":
+        work = _jax_work(X, y, sizes, lr, dtype, None if full_batch else w["batch"])
     elif framework == "limit":
         return {"seconds": matmul_limit_seconds(w), "maxrss_mb": _maxrss()}
     else:
@@ -187,6 +193,71 @@ def run_worker(framework, w, steps_override=None):
         bare(steps)
         result["bare_seconds"] = time.perf_counter() - t0
     return result
+
+
+def _jax_work(X, y, sizes, lr, dtype, batch):
+    """JAX's training of the same network: full batch, the whole loop compiled
+    (``lax.fori_loop``, as a JAX user writes it for speed); mini-batches, a jitted step per
+    batch. He-normal weights, zero biases; float64 where glassnet runs float64."""
+    import jax
+
+    if dtype == "float64":
+        jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+    import numpy as np
+    import optax
+
+    key = jax.random.PRNGKey(0)
+    params = []
+    for a, b in zip(sizes, sizes[1:]):
+        key, sub = jax.random.split(key)
+        params.append((jax.random.normal(sub, (a, b), dtype) * np.sqrt(2 / a),
+                       jnp.zeros(b, dtype)))
+    binary = sizes[-1] == 1
+
+    def loss(params, xb, yb):
+        a = xb
+        for W, b in params[:-1]:
+            a = jax.nn.relu(a @ W + b)
+        z = a @ params[-1][0] + params[-1][1]
+        if binary:
+            return jnp.mean(jax.nn.softplus(z[:, 0]) - yb * z[:, 0])
+        return optax.softmax_cross_entropy_with_integer_labels(z, yb).mean()
+
+    Xj = jnp.asarray(X, dtype)
+    yj = jnp.asarray(y, dtype if binary else jnp.int32)
+    state = {"params": params}
+    if batch is None:
+        @jax.jit
+        def loop(params, k):
+            def body(_, p):
+                g = jax.grad(loss)(p, Xj, yj)
+                return jax.tree_util.tree_map(lambda x, gx: x - lr * gx, p, g)
+            return jax.lax.fori_loop(0, k, body, params)
+
+        def work(k):
+            state["params"] = jax.block_until_ready(loop(state["params"], k))
+        return work
+
+    tx = optax.sgd(lr)
+    state["opt"] = tx.init(params)
+
+    @jax.jit
+    def step(params, opt_state, xb, yb):
+        updates, opt_state = tx.update(jax.grad(loss)(params, xb, yb), opt_state, params)
+        return optax.apply_updates(params, updates), opt_state
+
+    rng = np.random.default_rng(0)
+
+    def work(k):
+        params, opt_state = state["params"], state["opt"]
+        for _ in range(k):
+            order = rng.permutation(len(X))
+            for start in range(0, len(X), batch):
+                idx = order[start:start + batch]
+                params, opt_state = step(params, opt_state, Xj[idx], yj[idx])
+        state["params"], state["opt"] = jax.block_until_ready((params, opt_state))
+    return work
 
 
 def step_products(sizes, bs, matmul, make, smoke=False) -> float:
@@ -321,7 +392,8 @@ def _maxrss():
 # ----------------------------------------------------------------------------- driver
 def available(framework):
     """Whether a peer's package is installed (torch; jax with optax); glassnet always is."""
-    needs = {"torch": ("torch",), "jax": ("jax", "optax")}.get(framework, ())
+    needs = {"torch": ("torch",), "jax": ("jax", "optax"),
+             "glassnet-compiled": ("numba",)}.get(framework, ())
     try:
         import importlib.util
 
@@ -471,7 +543,7 @@ def fmt(value, unit):
         return f"{value / 1000:.1f}k"
     if unit == "s/run":
         return f"{value:.2f} s"
-    return f"{value:.0f} us"
+    return f"{value:.1f} us" if value < 100 else f"{value:.0f} us"
 
 
 def _fraction(summary, key):
@@ -502,18 +574,23 @@ def report(rows, imports, repeats, smoke, date) -> str:
         "minutes: compare ratios within a run, not across runs."
         + (" SMOKE RUN: too short to mean anything." if smoke else ""),
         "",
-        "| workload | unit | seeds' loop | glassnet | scikit-learn | PyTorch | "
-        "glassnet speed-up vs best other (>1: faster) | matmul limit | glassnet % of limit | "
+        "| workload | unit | seeds' loop | glassnet | glassnet compiled | scikit-learn | "
+        "PyTorch | JAX (jit) | glassnet speed-up vs best other (>1: faster) | "
+        "compiled vs JAX | matmul limit | glassnet % of limit | "
         "bare NumPy step % of limit | effective GFLOP/s | "
         "peak MB (glassnet / torch) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for w, s in rows:
         unit = w["unit"]
         cell = {f: fmt(s[f]["value"], unit) if f in s else "-"
-                for f in ("seeds", "glassnet", "sklearn", "torch", "limit")}
+                for f in ("seeds", "glassnet", "glassnet-compiled", "sklearn", "torch", "jax",
+                          "limit")}
         g = s["glassnet"]["value"]
-        others = [s[f]["value"] for f in ("seeds", "sklearn", "torch") if f in s]
+        others = [s[f]["value"] for f in ("seeds", "sklearn", "torch", "jax") if f in s]
+        compiled = "-"
+        if "glassnet-compiled" in s and "jax" in s:
+            compiled = f"{s['jax']['value'] / s['glassnet-compiled']['value']:.2f}x"
         if unit == "samples/s":
             best = max(others) if others else None
             ratio = f"{g / best:.2f}x" if best else "-"
@@ -530,11 +607,16 @@ def report(rows, imports, repeats, smoke, date) -> str:
         mem = f"{s['glassnet']['maxrss_mb']:.0f} / " + (
             f"{s['torch']['maxrss_mb']:.0f}" if "torch" in s else "-")
         lines.append(f"| {w['name']} | {unit} | {cell['seeds']} | {cell['glassnet']} | "
-                     f"{cell['sklearn']} | {cell['torch']} | {ratio} | {cell['limit']} | {pct} | "
+                     f"{cell['glassnet-compiled']} | {cell['sklearn']} | {cell['torch']} | "
+                     f"{cell['jax']} | {ratio} | {compiled} | {cell['limit']} | {pct} | "
                      f"{bare} | {gflops} | {mem} |")
     lines += ["", "| start-up | median seconds |", "|---|---|"]
     lines += [f"| `{k}` | {v:.3f} |" for k, v in imports.items()]
-    lines += ["", "us/step: lower is better; samples/s: higher is better. \"matmul limit\": the "
+    lines += ["", "us/step: lower is better; samples/s: higher is better. \"glassnet "
+              "compiled\": `engine=\"compiled\"` (the `fast` extra), which `engine=\"auto\"` "
+              "takes only for fits long enough to pay Numba's start (about a second); JAX's "
+              "compile is not timed either (both after a warm-up). \"compiled vs JAX\": JAX's "
+              "time over glassnet's. \"matmul limit\": the "
               "step's matrix products alone, each timed with NumPy in the same run. "
               "\"bare NumPy step\": `bare_numpy_training` in bench/run.py, what NumPy itself "
               "allows beyond the products (gather, bias, relu, softmax gradient, mask, "

@@ -180,7 +180,7 @@ def test_clone_gives_an_independent_network_with_the_same_weights():
 
 def test_callbacks_and_engines_are_public_modules():
     assert gn.callbacks.EarlyStopping is gn.training.EarlyStopping
-    assert set(gn.engines.NAMES) == {"auto", "layered", "tape", "rowspace"}
+    assert set(gn.engines.NAMES) == {"auto", "layered", "tape", "compiled", "rowspace"}
 
 
 def test_a_model_file_written_by_glassnet_0_1_0_loads_to_its_predictions():

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 import glassnet as gn
+from glassnet.engines import CompiledEngine
+from glassnet.engines import compiled as compiled_module
 from glassnet.engines import tape as tape_module
 from glassnet.schedules import StepDecay
 
@@ -32,29 +34,36 @@ CASES = {
 }
 
 
-def train(layers, y, use_tape, monkeypatch=None, data=X, **fit_args):
-    """Fit a fresh network (same seed) on the tape or the layered engine; return it, its
-    optimizer and the divergence message (None if it did not diverge)."""
+#: the engines that replay full-batch gradient descent, each checked against the layered one
+#: (the compiled one needs Numba, which the test extra installs)
+REPLAYS = ["tape", "compiled"]
+
+
+def train(layers, y, engine, monkeypatch=None, data=X, **fit_args):
+    """Fit a fresh network (same seed) on ``engine`` ("tape", "compiled"; True means the
+    tape, False the layered engine); return it, its optimizer and the divergence message
+    (None if it did not diverge)."""
+    engine = {True: "tape", False: "layered"}.get(engine, engine)
     net = gn.Network(copy.deepcopy(layers), seed=3, dtype=fit_args.pop("dtype", "float64"))
     optimizer = fit_args.pop("optimizer", None) or gn.SGD(0.1)
     try:
-        net.fit(data, y, optimizer=optimizer, engine="tape" if use_tape else "layered",
-                **fit_args)
+        net.fit(data, y, optimizer=optimizer, engine=engine, **fit_args)
         error = None
     except gn.DivergenceError as exc:
         error = str(exc)
-    assert net.history.engine == ("tape" if use_tape else "layered")
+    assert net.history.engine == engine
     return net, optimizer, error
 
 
+@pytest.mark.parametrize("replay", REPLAYS)
 @pytest.mark.parametrize("case", CASES)
 @pytest.mark.parametrize("weighted", [False, True])
-def test_tape_trains_as_the_layered_path_does(case, weighted, monkeypatch):
+def test_tape_trains_as_the_layered_path_does(case, weighted, replay, monkeypatch):
     layers, y = CASES[case]
     if weighted:   # also the relu backward that large activations use
         monkeypatch.setattr(tape_module, "PUTMASK_MAX", 0)
     args = dict(epochs=300, sample_weight=WEIGHTS if weighted else None)
-    tape, opt_tape, _ = train(layers, y, True, monkeypatch, **args)
+    tape, opt_tape, _ = train(layers, y, replay, monkeypatch, **args)
     layered, opt_layered, _ = train(layers, y, False, monkeypatch, **args)
     np.testing.assert_allclose(tape.params, layered.params, rtol=1e-9, atol=1e-12)
     assert tape.history.to_dict().keys() == layered.history.to_dict().keys()
@@ -65,10 +74,11 @@ def test_tape_trains_as_the_layered_path_does(case, weighted, monkeypatch):
     assert opt_tape.iterations == opt_layered.iterations == 300
 
 
-def test_float32_and_a_schedule(monkeypatch):
+@pytest.mark.parametrize("replay", REPLAYS)
+def test_float32_and_a_schedule(replay, monkeypatch):
     layers, y = CASES["cce labels"]
     args = dict(epochs=120, dtype="float32")
-    tape, opt_tape, _ = train(layers, y, True, monkeypatch,
+    tape, opt_tape, _ = train(layers, y, replay, monkeypatch,
                               optimizer=gn.SGD(StepDecay(0.2, 25, 0.5)), **args)
     layered, opt_layered, _ = train(layers, y, False, monkeypatch,
                                     optimizer=gn.SGD(StepDecay(0.2, 25, 0.5)), **args)
@@ -80,25 +90,28 @@ def test_float32_and_a_schedule(monkeypatch):
     assert opt_tape.learning_rate == opt_layered.learning_rate
 
 
-def test_the_gradient_left_in_net_grads_is_that_of_the_last_step(monkeypatch):
+@pytest.mark.parametrize("replay", REPLAYS)
+def test_the_gradient_left_in_net_grads_is_that_of_the_last_step(replay, monkeypatch):
     layers, y = CASES["bce tanh sigmoid"]
-    tape, _, _ = train(layers, y, True, monkeypatch, epochs=1)
+    tape, _, _ = train(layers, y, replay, monkeypatch, epochs=1)
     start = gn.Network(copy.deepcopy(layers), seed=3)       # the weights before that step
     _, grad = start.loss_and_grad(X, y)
     np.testing.assert_allclose(tape.grads, grad, rtol=1e-10, atol=1e-14)
 
 
-@pytest.mark.parametrize("block", [1, 3, 4, 256])
+@pytest.mark.parametrize("replay,block", [("tape", 1), ("tape", 3), ("tape", 4), ("tape", 256),
+                                          ("compiled", 1), ("compiled", 3), ("compiled", 512)])
 @pytest.mark.parametrize("lr,epochs", [(0.05, 50), (1e3, 10), (0.02, 50)])
-def test_divergence_keeps_the_same_weights_as_the_layered_path(block, lr, epochs,
+def test_divergence_keeps_the_same_weights_as_the_layered_path(replay, block, lr, epochs,
                                                                 monkeypatch):
     """Divergence found a block of steps late is rewound to the very weights, history and
     message of the layered path, also when the last finite step is in the block before."""
     monkeypatch.setattr(tape_module, "MAX_BLOCK", block)
+    monkeypatch.setattr(CompiledEngine, "preferred_span", block)
     layers = [gn.Dense(6, "relu"), gn.Dense(2)]
     data = 10 * X
     y = np.c_[data[:, 0] - data[:, 2], data[:, 1] ** 2]
-    tape, opt_tape, err_tape = train(layers, y, True, monkeypatch, data=data, epochs=epochs,
+    tape, opt_tape, err_tape = train(layers, y, replay, monkeypatch, data=data, epochs=epochs,
                                      optimizer=gn.SGD(lr))
     layered, opt_layered, err_layered = train(layers, y, False, monkeypatch, data=data,
                                               epochs=epochs, optimizer=gn.SGD(lr))
@@ -111,30 +124,33 @@ def test_divergence_keeps_the_same_weights_as_the_layered_path(block, lr, epochs
     assert opt_tape.iterations == opt_layered.iterations
 
 
-def test_a_loss_that_overflows_at_once_keeps_the_initial_weights(monkeypatch):
+@pytest.mark.parametrize("replay", REPLAYS)
+def test_a_loss_that_overflows_at_once_keeps_the_initial_weights(replay, monkeypatch):
     layers = [gn.Dense(3, "relu"), gn.Dense(2)]
     data = 1e160 * X                       # finite, but its squared error is not
-    tape, _, err = train(layers, Y_REG, True, monkeypatch, data=data, epochs=5)
+    tape, _, err = train(layers, Y_REG, replay, monkeypatch, data=data, epochs=5)
     assert "diverged at epoch 0" in err and "it started with" in err
     initial = gn.Network(copy.deepcopy(layers), seed=3, input_dim=3)
     np.testing.assert_array_equal(tape.params, initial.params)
     assert len(tape.history) == 0
 
 
-def test_weights_that_overflow_at_the_last_step_are_rolled_back(monkeypatch):
+@pytest.mark.parametrize("replay", REPLAYS)
+def test_weights_that_overflow_at_the_last_step_are_rolled_back(replay, monkeypatch):
     """The loss of the last step is finite, the update is not: both paths notice."""
     layers = [gn.Dense(3, "relu"), gn.Dense(2)]
     results = [train(layers, Y_REG, use, monkeypatch, epochs=2, optimizer=gn.SGD(1e306))
-               for use in (True, False)]
+               for use in (replay, False)]
     (tape, _, err_tape), (layered, _, err_layered) = results
     assert err_layered is not None and "epoch 1" in err_layered
     assert err_tape == err_layered
     np.testing.assert_allclose(tape.params, layered.params, rtol=1e-9)
 
 
-def test_verbose_lines_are_those_of_the_layered_path(monkeypatch, capsys):
+@pytest.mark.parametrize("replay", REPLAYS)
+def test_verbose_lines_are_those_of_the_layered_path(replay, monkeypatch, capsys):
     layers, y = CASES["bce relu"]
-    train(layers, y, True, monkeypatch, epochs=25, verbose=10)
+    train(layers, y, replay, monkeypatch, epochs=25, verbose=10)
     tape_out = capsys.readouterr().out
     train(layers, y, False, monkeypatch, epochs=25, verbose=10)
     layered_out = capsys.readouterr().out
@@ -209,8 +225,37 @@ def test_auto_leaves_large_problems_to_the_layered_engine(monkeypatch):
                                           engine="tape").engine == "tape"
 
 
+def test_auto_takes_the_compiled_engine_for_long_fits_of_small_relu_networks(monkeypatch):
+    """The choice depends on the fit alone (its length, the network), never on what ran
+    before in the process: a fit gives the same numbers every time."""
+    relu, y = CASES["bce relu"]
+    long_fit = compiled_module.START_S / compiled_module.SAVED_PER_STEP_S
+    monkeypatch.setattr(compiled_module, "START_S", 100 * compiled_module.SAVED_PER_STEP_S)
+    for epochs, expected in ((99, "tape"), (100, "compiled")):
+        history = gn.Network(copy.deepcopy(relu), seed=0).fit(X, y, optimizer=gn.SGD(0.1),
+                                                              epochs=epochs)
+        assert history.engine == expected
+    assert long_fit >= 10 ** 5       # without the patch: for fits long enough to pay Numba
+    # Transcendental hidden units (NumPy's tanh is vectorised; the kernel's is not), and
+    # products too large for unblocked loops, stay on the tape.
+    tanh = CASES["bce tanh sigmoid"][0]
+    assert gn.Network(copy.deepcopy(tanh), seed=0).fit(
+        X, y, optimizer=gn.SGD(0.1), epochs=100).engine == "tape"
+    monkeypatch.setattr(compiled_module, "MAX_PRODUCTS", 100)
+    assert gn.Network(copy.deepcopy(relu), seed=0).fit(
+        X, y, optimizer=gn.SGD(0.1), epochs=100).engine == "tape"
+
+
+def test_the_compiled_engine_refuses_what_the_tape_refuses():
+    with pytest.raises(ValueError, match="engine='compiled' cannot run this fit exactly: .*"
+                                         "plain gradient descent"):
+        gn.Network([gn.Dense(3, "relu"), gn.Dense(1, "sigmoid")], seed=0).fit(
+            X, Y_BINARY, optimizer=gn.Adam(), engine="compiled", epochs=2)
+
+
 def test_an_unknown_engine_is_refused_with_the_valid_names():
-    with pytest.raises(ValueError, match="valid engines are: auto, layered, tape, rowspace"):
+    with pytest.raises(ValueError,
+                       match="valid engines are: auto, layered, tape, compiled, rowspace"):
         gn.Network([gn.Dense(1, "sigmoid")], seed=0).fit(X, Y_BINARY, engine="fast")
 
 

@@ -34,7 +34,7 @@ from functools import lru_cache
 import numpy as np
 
 __all__ = ["MIN_SIZE", "START_WORK", "CALL_SIZE", "unavailable", "started", "usable", "adam",
-           "momentum", "rmsprop", "add_scaled"]
+           "momentum", "rmsprop", "add_scaled", "jit", "mark_started"]
 
 #: Buffers this large take the loop from their first step: a few hundred steps pay for the start.
 MIN_SIZE = 1 << 16
@@ -83,19 +83,29 @@ def usable(fused: bool | None, *arrays: np.ndarray, steps: int = 0) -> bool:
     return unavailable() is None
 
 
-@lru_cache(maxsize=1)
-def _kernels():
-    """Compile-on-first-call dispatchers; the machine code is cached on disk where writable."""
+def jit(function, **extra):
+    """``function`` as a compile-on-first-call Numba dispatcher, its machine code cached on
+    disk where writable; ``extra`` adds Numba options (``fastmath``)."""
     import numba
 
-    def jit(function):
-        options = dict(nogil=True, boundscheck=False, error_model="numpy")
-        # error_model="numpy": x / 0 gives inf as in NumPy instead of raising; it is also what
-        # lets LLVM vectorise the loop (Python's error model adds a zero test per division).
-        try:
-            return numba.njit(cache=True, **options)(function)
-        except RuntimeError:           # no writable cache location: compile per process
-            return numba.njit(**options)(function)
+    options = dict(nogil=True, boundscheck=False, error_model="numpy", **extra)
+    # error_model="numpy": x / 0 gives inf as in NumPy instead of raising; it is also what
+    # lets LLVM vectorise the loop (Python's error model adds a zero test per division).
+    try:
+        return numba.njit(cache=True, **options)(function)
+    except RuntimeError:           # no writable cache location: compile per process
+        return numba.njit(**options)(function)
+
+
+def mark_started() -> None:
+    """A compiled kernel ran in this process (any module's): Numba's start is paid."""
+    global _started
+    _started = True
+
+
+@lru_cache(maxsize=1)
+def _kernels():
+    """Compile-on-first-call dispatchers for the optimizer updates."""
 
     def adam_loop(params, grad, m, v, n_decay, decay, beta_1, one_minus_beta_1, beta_2,
                   one_minus_beta_2, epsilon, scale):

@@ -34,7 +34,7 @@ from ..errors import KEPT_INITIAL
 from ..layers import Dense
 from .base import Engine, Plan, Span
 
-__all__ = ["TapeEngine"]
+__all__ = ["TapeEngine", "refuses_network", "MAX_ELEMENTS"]
 
 #: largest ``n_samples * (widest layer + 1)`` the tape takes on; beyond it a step is
 #: arithmetic, not call overhead, and the layered path costs the same without a copy of X
@@ -54,7 +54,9 @@ def _supported_activation(activation) -> bool:
     return type(activation) is _ACTIVATIONS.get(activation.name)
 
 
-def _refuses_network(net) -> str | None:
+def refuses_network(net) -> str | None:
+    """Why the full-batch replays (this tape, the compiled engine) cannot run ``net``, or
+    None."""
     if not all(type(layer) is Dense for layer in net.layers):
         return "it runs Dense layers only (no Dropout, no subclasses)"
     *hidden, last = net.layers
@@ -256,7 +258,7 @@ class TapeEngine(Engine):
     can_rewind = True
 
     def refuses(self, plan: Plan) -> str | None:
-        return plan.refuses_unless_plain_full_batch() or _refuses_network(plan.net)
+        return plan.refuses_unless_plain_full_batch() or refuses_network(plan.net)
 
     def pays_off(self, plan: Plan) -> bool:
         # Beyond this a step is arithmetic, not call overhead, and the layered engine costs the
