@@ -314,6 +314,22 @@ def test_a_neurons_formula_has_the_live_numbers_and_its_batchs_gradient(sessions
         session.neuron(0, 0, sample=10_000)
 
 
+def test_the_step_through_view_is_the_update_the_next_epoch_makes(sessions):
+    """Full batch, plain SGD with L2: the neuron's ``W - lr (dW + l2 W / n)`` from the page
+    is where the next epoch takes its weights and bias."""
+    session = sessions(dataset="circle", hidden="4", batch_size=0, learning_rate=0.3,
+                       regularization="l2", reg_rate=0.1)
+    step(session, 3)
+    update = session.neuron(layer=0, unit=2, sample=5)["update"]
+    assert update["learning_rate"] == 0.3 and update["optimizer"] == "sgd"
+    W = session.net.dense_layers[0].W[:, 2].copy()
+    assert update["penalty"] == pytest.approx(list(0.1 * W / len(session.F_train)))
+    step(session, 1)
+    assert update["W_next"] == pytest.approx(list(session.net.dense_layers[0].W[:, 2]),
+                                             rel=1e-9)
+    assert update["b_next"] == pytest.approx(float(session.net.dense_layers[0].b[2]), rel=1e-9)
+
+
 def test_the_bend_view_draws_the_plane_through_two_hidden_units(sessions):
     session = sessions(dataset="circle", hidden="3", batch_size=0)
     session.set_bend((0, 0, 2))
@@ -350,6 +366,43 @@ def test_the_exported_script_trains_the_same_weights(sessions, tmp_path):
     assert result.returncode == 0, result.stderr
     trained = gn.load(tmp_path / "playground.safetensors")
     np.testing.assert_allclose(trained.params, session.net.params, rtol=1e-12, atol=1e-15)
+
+
+def test_the_exported_script_replays_weights_set_by_hand(sessions, tmp_path):
+    """Edits before training, between two epochs, and while a live change waits, under a
+    cosine schedule (which a fit restarted at each edit would begin again): the script's
+    weights are the page's."""
+    from glassnet.playground.codegen import training_script
+
+    session = sessions(dataset="xor", hidden="4,3", batch_size=10, learning_rate=0.1,
+                       schedule="cosine")
+    session.edit(0, "W", 1, 2, 0.75)
+    step(session, 3)
+    session.edit(1, "b", 2, value=-0.5)
+    session.edit(2, "W", 0, 0, 1.25)
+    assert session.wait_until_idle(60)
+    step(session, 2)
+    session.change(Settings.from_dict({"learning_rate": 0.03}, session.settings))
+    session.edit(0, "b", 3, value=0.25)
+    assert session.wait_until_idle(60)
+    step(session, 2)
+    assert [(e, layer, name) for e, layer, name, *_ in session.edits] == \
+        [(0, 0, "W"), (3, 1, "b"), (3, 2, "W"), (5, 0, "b")]
+    script = training_script(session.initial_settings, session.epoch, session.changes,
+                             session.edits)
+    (tmp_path / "train.py").write_text(script)
+    result = subprocess.run([sys.executable, "train.py"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    trained = gn.load(tmp_path / "playground.safetensors")
+    np.testing.assert_allclose(trained.params, session.net.params, rtol=1e-12, atol=1e-15)
+    # Without the edits the script trains another network.
+    (tmp_path / "train.py").write_text(training_script(session.initial_settings, session.epoch,
+                                                       session.changes))
+    subprocess.run([sys.executable, "train.py"], cwd=tmp_path, check=True, capture_output=True,
+                   timeout=120)
+    assert not np.allclose(gn.load(tmp_path / "playground.safetensors").params,
+                           session.net.params)
 
 
 # ----------------------------------------------------------------------------- the app

@@ -178,3 +178,48 @@ def test_a_line_can_be_hovered_for_its_weight_and_edited_inline_in_a_real_browse
     page.evaluate("changeSettings({hidden: '2'})")
     page.wait_for_function("document.querySelectorAll('.hidden-layer').length === 1")
     assert page.evaluate("pastCurves.length") == 1
+
+
+@needs_chromium
+def test_the_inspector_pins_a_neuron_renders_its_math_and_predicts_its_update(chromium):
+    """At 1024 px with two layers of 16: the output and the inspector stay in view; a click
+    pins a neuron (another hovered does not replace it); its formula is typeset MathML; the
+    step it shows, W - lr dW, is where one more full-batch SGD epoch puts its weights."""
+    browser, url = chromium
+    page = browser.new_page(viewport={"width": 1024, "height": 768})
+    page.set_default_timeout(90_000)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(url + "#hidden=16,16&dataset=circle&batch_size=0&learning_rate=0.3"
+              "&optimizer=sgd")
+    page.wait_for_selector("canvas.neuron[data-layer='1'][data-unit='15']")
+    page.click("#step")
+    page.wait_for_function("document.getElementById('epoch').textContent === '001'")
+    page.click("canvas.neuron[data-layer='0'][data-unit='3']")
+    page.wait_for_selector("#formula .step math")
+    assert "hidden layer 1, neuron 4" in page.text_content("#formula .inspector-head")
+    assert page.eval_on_selector("#formula math", "m => m.getBoundingClientRect().width") > 50
+    page.hover("canvas.neuron[data-layer='1'][data-unit='0']")
+    time.sleep(0.5)
+    assert "hidden layer 1, neuron 4" in page.text_content("#formula .inspector-head")
+    for selector in ("#formula", "#output"):
+        box = page.eval_on_selector(selector, "e => { const r = e.getBoundingClientRect(); "
+                                              "return [r.left, r.top, r.right, r.bottom]; }")
+        assert box[0] >= 0 and box[2] <= 1024 and box[1] < 768 and box[3] <= 768, selector
+    # The step-through table: one row per incoming weight, then the bias; each ends "= next".
+    predicted = page.eval_on_selector_all(
+        "#formula .step mtr", "rows => rows.map(r => { const cells = r.querySelectorAll("
+        "'mtd'); const mns = cells[cells.length - 1].querySelectorAll('mn'); "
+        "return Number(mns[mns.length - 1].textContent); })")
+    assert len(predicted) == 2 + 1
+    page.click("#step")
+    page.wait_for_function("document.getElementById('epoch').textContent === '002'")
+    weights = page.evaluate("[frame.weights[0][0][3], frame.weights[0][1][3], "
+                            "frame.biases[0][3]]")
+    assert predicted == pytest.approx(weights, rel=2e-3, abs=2e-4)
+    # A data set's picture chooses it.
+    page.click("#thumbnails canvas[data-name='xor']")
+    page.wait_for_function("meta.settings.dataset === 'xor'")
+    assert page.eval_on_selector("#thumbnails canvas.chosen", "c => c.dataset.name") == "xor"
+    assert not errors, errors
+    page.close()

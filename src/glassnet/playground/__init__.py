@@ -8,6 +8,8 @@ frames), ``codegen`` (the script that trains the same network).
 
 from __future__ import annotations
 
+import sys
+
 __all__ = ["serve"]
 
 
@@ -27,6 +29,10 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = True,
     config = uvicorn.Config(app, host=host, port=port, log_level="warning",
                             timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
+    # The training threads hold the GIL between NumPy calls; Python hands it over every 5 ms
+    # by default, so a click waited several of those turns for its answer. This process is the
+    # playground's own: a 1 ms turn lets the server answer sooner.
+    sys.setswitchinterval(0.001)
     if open_browser:
         import threading
         import webbrowser

@@ -9,7 +9,9 @@ Routes (all local; the page loads nothing from outside):
 - ``POST /api/weight``: ``{"layer", "name": "W" | "b", "row", "column", "value"}``
 - ``POST /api/view``: ``{"bend": [layer, i, j] | null}``
 - ``POST /api/data``: a CSV of x1, x2, label (the body); starts a run on it
-- ``GET /api/neuron?layer=&unit=&sample=``: the formula of one neuron, with live numbers
+- ``GET /api/neuron?layer=&unit=&sample=``: the formula of one neuron, with live numbers,
+  its batch's gradients and one update step
+- ``GET /api/thumbnails``: a few points of each built-in data set, for their pictures
 - ``GET /api/frames``: server-sent events, one ``frame`` per picture (``?limit=N`` ends after N)
 - ``GET /api/model.safetensors``, ``/api/model.onnx``, ``/api/train.py``: exports
 
@@ -29,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import functools
 import io
 import json
 import tempfile
@@ -45,6 +48,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from .. import io as model_io
+from . import data
 from .codegen import training_script
 from .session import Session, live_change
 from .settings import MAX_SAMPLES, Settings
@@ -316,6 +320,19 @@ def _int_field(body: dict, name: str, default: int) -> int:
 POLL = 1 / 60
 
 
+@functools.lru_cache(maxsize=1)
+def _thumbnails() -> dict:
+    """``{name: [[x1, x2, label], ...]}``: 150 points of each built-in data set at a little
+    noise, rounded (a few KB in all); the page draws them as the data sets' pictures."""
+    out = {}
+    for name in data.DATASETS:
+        X, y = data.generate(name, 150, noise=10, seed=0)
+        out[name] = [[round(float(a), 2), round(float(b), 2),
+                      round(float(t), 2) if name in data.REGRESSION else int(t)]
+                     for (a, b), t in zip(X, y)]
+    return out
+
+
 def create_app(settings: Settings | None = None, hosts=(), pause_after: float = 30.0,
                end_after: float = 1800.0) -> Starlette:
     """The ASGI app; ``app.state.runs`` holds a ``Playground`` per page (``Runs``), and
@@ -429,6 +446,10 @@ def create_app(settings: Settings | None = None, hosts=(), pause_after: float = 
             return _error(str(error))
         return JSONResponse(result)
 
+    async def thumbnails(request):
+        """A few points of every built-in data set, for the page's small pictures of them."""
+        return JSONResponse(_thumbnails())
+
     streams = {"open": 0}
 
     async def frames(request):
@@ -504,8 +525,10 @@ def create_app(settings: Settings | None = None, hosts=(), pause_after: float = 
 
     async def script(request):
         session = current(request)
+        with session._lock:
+            edits = list(session.edits)
         return Response(training_script(session.initial_settings, session.epoch,
-                                        session.changes),
+                                        session.changes, edits),
                         media_type="text/x-python", headers={
                             "Content-Disposition": 'attachment; filename="train.py"'})
 
@@ -518,6 +541,7 @@ def create_app(settings: Settings | None = None, hosts=(), pause_after: float = 
         Route("/api/view", view, methods=["POST"]),
         Route("/api/data", upload, methods=["POST"]),
         Route("/api/neuron", neuron),
+        Route("/api/thumbnails", thumbnails),
         Route("/api/frames", frames),
         Route("/api/model.safetensors", model_file),
         Route("/api/model.onnx", onnx_file),

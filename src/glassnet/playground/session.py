@@ -175,6 +175,9 @@ class Session:
         self._epoch_base = 0              # epochs trained by the fits before the current one
         #: the live changes made, ``(epoch, {field: value})``: the script notes them
         self.changes: list[tuple[int, dict]] = []
+        #: the weights set by hand, ``(epoch, layer, "W" or "b", index, value)``, each after
+        #: that many epochs: the script replays them
+        self.edits: list[tuple[int, int, str, tuple, float]] = []
         self._thread = None
         self.last_order: np.ndarray | None = None   # the last epoch's order of the samples
         self._last_frame_time = 0.0
@@ -356,12 +359,20 @@ class Session:
         if not math.isfinite(value):
             raise ValueError(f"a weight must be a finite number; got {value}")
         with self._lock:
+            self._edits.append((layer, name, index, value))
             if self._thread is None or not self._thread.is_alive():
-                getattr(dense[layer], name)[index] = value
+                self._apply_edits()
                 self._publish()
-            else:
-                self._edits.append((layer, name, index, value))
+            else:                        # the training thread takes it between two epochs
                 self._lock.notify_all()
+
+    def _apply_edits(self) -> None:
+        """Set the weights edited since the last epoch (under the lock), and note them."""
+        dense = self.net.dense_layers
+        for layer, name, index, value in self._edits:
+            getattr(dense[layer], name)[index] = value
+            self.edits.append((self.epoch, layer, name, tuple(int(k) for k in index), value))
+        self._edits.clear()
 
     def set_bend(self, view) -> None:
         """Draw the plane through ``(layer, i, j)``, or stop (None)."""
@@ -426,6 +437,9 @@ class Session:
                     while not (self._closing or self._playing or self._steps or self._live):
                         self._lock.notify_all()
                         self._lock.wait()
+                        if self._edits:       # before the next fit, as between two epochs
+                            self._apply_edits()
+                            self._publish()
                     self._idle = False
                     if self._closing:
                         return
@@ -497,11 +511,30 @@ class Session:
             dW = values[f"dW{k}"][:, unit]
             result |= {"dZ": float(values[f"dZ{k}"][r, unit]), "dW": dW.tolist(),
                        "db": float(values[f"db{k}"][unit]),
+                       "update": self._update(W, b, dW, float(values[f"db{k}"][unit]),
+                                              len(rows)),
                        "backward": f"dZ = {float(values[f'dZ{k}'][r, unit]):.4g} for this "
                                    f"sample; dW = [{', '.join(f'{g:.3g}' for g in dW)}], "
                                    f"db = {float(values[f'db{k}'][unit]):.4g} over its "
                                    f"batch {where}: samples {_rows_text(rows)}"}
         return result
+
+    def _update(self, W, b, dW, db, n_batch) -> dict:
+        """One step of plain gradient descent on this neuron from its batch's gradient:
+        ``W - lr (dW + penalty)``, the penalty's gradient as ``fit`` adds it (``l2 W / n``,
+        ``l1 sign(W) / n`` over the batch's ``n`` rows; none on the bias). Momentum and Adam
+        rescale that step with their running averages (``optimizer`` names which ran)."""
+        with self._lock:
+            settings, rate = self.settings, float(self.optimizer.learning_rate)
+        penalty = np.zeros_like(W)
+        if settings.regularization == "l2":
+            penalty = settings.reg_rate * W / n_batch
+        elif settings.regularization == "l1":
+            penalty = settings.reg_rate * np.sign(W) / n_batch
+        gradient = np.asarray(dW) + penalty
+        return {"learning_rate": rate, "optimizer": settings.optimizer,
+                "penalty": penalty.tolist(), "gradient": gradient.tolist(),
+                "W_next": (W - rate * gradient).tolist(), "b_next": b - rate * db}
 
     def snapshot(self) -> Network:
         """A copy of the network with the weights of the last frame (for export)."""
@@ -527,7 +560,7 @@ class _Gate(Callback):
                 s._steps -= 1
             due = not s._playing and not s._steps or \
                 s.epoch % s.settings.epochs_per_frame == 0
-            self._apply_edits()
+            s._apply_edits()
             if due:
                 s._publish()
                 s._lock.notify_all()
@@ -536,7 +569,7 @@ class _Gate(Callback):
                 s._lock.notify_all()
                 s._lock.wait()
                 if s._edits:
-                    self._apply_edits()
+                    s._apply_edits()
                     s._publish()
             s._idle = False
             if s._closing or s._live is not None:
@@ -550,9 +583,3 @@ class _Gate(Callback):
             s._last_frame_time = time.monotonic()
         return None
 
-    def _apply_edits(self):
-        s = self.session
-        dense = s.net.dense_layers
-        for layer, name, index, value in s._edits:
-            getattr(dense[layer], name)[index] = value
-        s._edits.clear()

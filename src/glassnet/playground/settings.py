@@ -51,7 +51,7 @@ class Settings:
     dropout: float = 0.0                 # after each hidden layer
     seed: int = 0                        # the weights' draw (and the shuffles, dropout)
     epochs_per_frame: int = 1            # the speed: epochs between two pictures
-    resolution: int = 50                 # the boundary's grid is resolution x resolution
+    resolution: int = 80                 # the boundary's grid is resolution x resolution
     custom: tuple = field(default=(), compare=True, repr=False)   # rows of an uploaded CSV
 
     # ------------------------------------------------------------------ derived

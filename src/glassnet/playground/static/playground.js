@@ -159,11 +159,15 @@ function setupControls() {
     $(id).addEventListener("change", (e) => changeSettings({ [id]: parseInt(e.target.value) }));
   }
   $("play").addEventListener("click", async () => {
-    // What the button shows decides (it follows the server's answer at once; the frame of the
-    // epoch under way may come later).
+    // What the button shows decides. The page answers the click at once: the button flips,
+    // and after a pause the frames of the epoch under way are not drawn (the picture stands
+    // still) until the server's paused frame comes; then the button follows the server.
     const playing = $("play").getAttribute("aria-label") === "Pause";
+    holding = playing;
+    showPlayState(playing ? "paused" : "playing", true);
     const r = await post("/api/control", { action: playing ? "pause" : "play" });
-    if (r) { showPlayState(r.status); answered = { status: r.status, at: performance.now() }; }
+    if (r) showPlayState(r.status, true);
+    else holding = false;
   });
   $("step").addEventListener("click", () => post("/api/control", { action: "step" }));
   $("reset").addEventListener("click", async () => loadState(await post("/api/control", { action: "reset" })));
@@ -187,7 +191,7 @@ function setupControls() {
   $("discretize").addEventListener("change", () => { writeUrl(); render(); });
   for (const id of ["bend-layer", "bend-i", "bend-j"]) $(id).addEventListener("change", sendBend);
   const out = $("output");
-  out.addEventListener("mouseenter", () => { hovered = [meta.layers.length - 2, 0]; showFormula(); });
+  out.addEventListener("mouseenter", () => { hovered = [meta.layers.length - 2, 0]; if (!pinned) showFormula(); });
   out.addEventListener("mouseleave", () => { hovered = null; });
   out.addEventListener("click", (e) => {
     const [x1, x2] = planeAt(out, e);
@@ -220,6 +224,7 @@ function syncControls() {
   if (s.dataset === "custom") names.push("custom");
   fillSelect("dataset", names, (v) => DATASET_NAMES[v] || v);
   $("dataset").value = s.dataset;
+  drawThumbnails();
   $("seed").value = s.seed;
   for (const id of ["train_percent", "noise", "batch_size"]) { $(id).value = s[id]; $(`${id}-value`).textContent = label(id, s[id]); }
   $("task").textContent = `${meta.task}${meta.task === "classification" ? `, ${meta.n_classes} classes` : ""}; loss: ${meta.loss}`;
@@ -275,6 +280,11 @@ function nodeCanvas(layer, unit, cls) {
 function buildNetwork() {
   links.key = null;                  // new nodes: the links are built again on the next frame
   const s = meta.settings, root = $("columns");
+  // A pinned neuron stays pinned while it exists (a new learning rate keeps it).
+  const units = [...s.hidden, meta.layers[meta.layers.length - 1]];
+  if (pinned && !(pinned[0] < units.length && pinned[1] < units[pinned[0]])) pinned = null;
+  // Many neurons to a layer: smaller pictures, so the inspector below stays in view.
+  root.classList.toggle("compact", Math.max(...units) > 8);
   root.innerHTML = "";
   // inputs: every feature, the chosen ones lit; a click toggles one
   const inputs = document.createElement("div");
@@ -322,10 +332,13 @@ function buildNetwork() {
   for (let u = 0; u < nOut; u++) outCol.appendChild(nodeCanvas(s.hidden.length, u, "out"));
   root.appendChild(outCol);
   for (const c of root.querySelectorAll("canvas.neuron")) {
-    c.addEventListener("mouseenter", () => { hovered = [Number(c.dataset.layer), Number(c.dataset.unit)]; showFormula(); });
+    c.classList.toggle("pinned", !!pinned && Number(c.dataset.layer) === pinned[0] && Number(c.dataset.unit) === pinned[1]);
+    c.addEventListener("mouseenter", () => { hovered = [Number(c.dataset.layer), Number(c.dataset.unit)]; if (!pinned) showFormula(); });
     c.addEventListener("mouseleave", () => { hovered = null; });
-    c.addEventListener("click", (e) => editWeight(Number(c.dataset.layer), "b", Number(c.dataset.unit), 0, e));
-    c.title = "hover: its formula; click: edit its bias";
+    c.addEventListener("click", () => togglePin(Number(c.dataset.layer), Number(c.dataset.unit)));
+    c.title = "hover: its formula; click: pin it in the inspector";
+    c.setAttribute("role", "button");
+    c.setAttribute("aria-label", `neuron ${Number(c.dataset.unit) + 1} of ${Number(c.dataset.layer) === s.hidden.length ? "the output layer" : `hidden layer ${Number(c.dataset.layer) + 1}`}`);
   }
   // feature maps are fixed for a run
   const maps = Object.fromEntries(meta.features.map((f) => [f.name, f.map]));
@@ -471,8 +484,10 @@ function fmt(v) {
 // The server's answer to the last play/pause click: frames sent before it (still arriving)
 // do not flip the button back for the next half second.
 let answered = { status: null, at: -Infinity };
-function showPlayState(status) {
-  if (status !== answered.status && performance.now() - answered.at < 500) return;
+let holding = false;      // paused by a click: frames still "playing" are not drawn
+function showPlayState(status, click) {
+  if (click) answered = { status, at: performance.now() };
+  else if (status !== answered.status && performance.now() - answered.at < 500) return;
   $("play").innerHTML = status === "playing" ? "&#10074;&#10074;" : "&#9654;";
   $("play").setAttribute("aria-label", status === "playing" ? "Pause" : "Play");
 }
@@ -489,6 +504,8 @@ function render() {
   const discretize = $("discretize").checked, out = frame.output;
   paint($("output"), bytes(out.map), out.classes ? bytes(out.classes) : null, discretize, true);
   drawPoints($("output"));
+  drawAxes($("output"));
+  drawLegend(out);
   frame.neurons.forEach((layer, l) => layer.forEach((n, u) => {
     const c = document.querySelector(`canvas.neuron[data-layer="${l}"][data-unit="${u}"]`);
     if (c) paint(c, bytes(n.map), null, false);
@@ -503,7 +520,7 @@ function render() {
   drawChart();
   drawBend();
   drawLinks();
-  if (hovered && !formulaPending) showFormula();    // the numbers follow the training
+  if ((pinned || hovered) && !formulaPending) showFormula();   // the numbers follow training
 }
 function drawChart() {
   const canvas = $("chart"), c = canvas.getContext("2d");
@@ -550,11 +567,67 @@ function drawBend() {
   });
 }
 
-// ------------------------------------------------------------------ formulas
+// ------------------------------------------------------------------ the inspector
+// A neuron's forward formula, its batch's gradients and one update step, with the live
+// numbers, as rendered math (MathML, which the browser typesets; nothing is loaded). Hovering
+// shows a neuron; a click pins it, so the numbers follow the training while the mouse moves.
 let formulaPending = false;
+let pinned = null;        // [layer, unit] the inspector keeps, or null: it follows the mouse
+function togglePin(layer, unit) {
+  pinned = pinned && pinned[0] === layer && pinned[1] === unit ? null : [layer, unit];
+  for (const c of document.querySelectorAll("canvas.neuron")) {
+    c.classList.toggle("pinned", !!pinned && Number(c.dataset.layer) === pinned[0] && Number(c.dataset.unit) === pinned[1]);
+  }
+  showFormula();
+}
+function num(v, digits = 4) {
+  const x = Number(v);
+  if (!Number.isFinite(x)) return "diverged";
+  if (x !== 0 && (Math.abs(x) >= 1e4 || Math.abs(x) < 1e-3)) return x.toExponential(2);
+  return String(Number(x.toPrecision(digits)));
+}
+function esc(text) { return String(text).replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`); }
+function mn(v) { const t = num(v); return Number(v) < 0 ? `<mo>(</mo><mn>${esc(t)}</mn><mo>)</mo>` : `<mn>${esc(t)}</mn>`; }
+// An input's name as math: x1 -> x_1, x1^2 -> x_1^2, x1*x2, sin(x1), h2_3 -> h_3^(2).
+function mathName(name) {
+  const x = (d) => `<msub><mi>x</mi><mn>${d}</mn></msub>`;
+  let m;
+  if ((m = /^x(\d)$/.exec(name))) return x(m[1]);
+  if ((m = /^x(\d)\^2$/.exec(name))) return `<msubsup><mi>x</mi><mn>${m[1]}</mn><mn>2</mn></msubsup>`;
+  if ((m = /^x(\d)\*x(\d)$/.exec(name))) return `${x(m[1])}<mo>&#x2062;</mo>${x(m[2])}`;
+  if ((m = /^sin\(x(\d)\)$/.exec(name))) return `<mi>sin</mi><mo>&#x2061;</mo><mo>(</mo>${x(m[1])}<mo>)</mo>`;
+  if ((m = /^h(\d+)_(\d+)$/.exec(name))) return `<msubsup><mi>h</mi><mn>${m[2]}</mn><mrow><mo>(</mo><mn>${m[1]}</mn><mo>)</mo></mrow></msubsup>`;
+  return `<mi>${esc(name)}</mi>`;
+}
+function math(rows) { return `<math display="block"><mtable columnalign="right center left">${rows.map((r) => `<mtr>${r.map((c) => `<mtd>${c}</mtd>`).join("")}</mtr>`).join("")}</mtable></math>`; }
+function inspectorHtml(info, name) {
+  const terms = info.inputs.map((n, i) => `${mn(info.w[i])}<mo>&#x22C5;</mo>${mathName(n)}`).join("<mo>+</mo>");
+  const values = info.inputs.map((n, i) => `${mn(info.w[i])}<mo>&#x22C5;</mo>${mn(info.a_prev[i])}`).join("<mo>+</mo>");
+  const rows = [
+    ["<mi>z</mi>", "<mo>=</mo>", `${terms}<mo>+</mo>${mn(info.b)}`],
+    ["", "<mo>=</mo>", `${values}<mo>+</mo>${mn(info.b)}<mo>=</mo><mn>${esc(num(info.z))}</mn>`],
+    ["<mi>a</mi>", "<mo>=</mo>", `<mi>${esc(info.activation)}</mi><mo>&#x2061;</mo><mo>(</mo><mi>z</mi><mo>)</mo><mo>=</mo><mn>${esc(num(info.a))}</mn>`],
+  ];
+  let html = `<div class="inspector-head"><strong>${esc(name)}</strong> (${esc(info.activation)}) &middot; training sample ${info.sample} &middot; epoch ${info.epoch}
+    <span class="inspector-buttons"><button id="pin" aria-label="${pinned ? "Unpin the neuron" : "Pin this neuron"}">${pinned ? "Unpin" : "Pin"}</button><button id="edit-bias" aria-label="Edit the bias">Edit b</button></span></div>`;
+  html += math(rows);
+  if (info.update) {
+    const u = info.update, eta = `<mi>&#x3B7;</mi>`;
+    html += `<div class="inspector-sub">Backward over its batch of ${info.batch.length} (∂L/∂z = ${esc(num(info.dZ))} for this sample), and one step of gradient descent, <i>w</i> &minus; &eta;&middot;∂L/∂<i>w</i> with &eta; = ${esc(num(u.learning_rate))}${u.optimizer === "sgd" ? "" : ` (${esc(u.optimizer)} rescales this step with its running averages)`}:</div>`;
+    const step = info.inputs.map((n, i) => [
+      `<msub><mi>w</mi>${mathName(n)}</msub>`, "<mo>:</mo>",
+      `${mn(info.w[i])}<mo>&#x2212;</mo>${eta}<mo>&#x22C5;</mo>${mn(u.gradient[i])}<mo>=</mo><mn>${esc(num(u.W_next[i]))}</mn>`]);
+    step.push(["<mi>b</mi>", "<mo>:</mo>", `${mn(info.b)}<mo>&#x2212;</mo>${eta}<mo>&#x22C5;</mo>${mn(info.db)}<mo>=</mo><mn>${esc(num(u.b_next))}</mn>`]);
+    html += `<div class="step">${math(step)}</div>`;
+  }
+  // The same numbers as plain text, to copy.
+  html += `<details><summary>as text</summary><pre>${esc(`${name} (${info.activation}), training sample ${info.sample}, epoch ${info.epoch}\n${info.formula}\n${info.activation_formula}\n${info.backward ? `backward: ${info.backward}` : ""}`)}</pre></details>`;
+  return html;
+}
 async function showFormula() {
-  if (!hovered || !meta) return;
-  const [layer, unit] = hovered;
+  const target = pinned || hovered;
+  if (!target || !meta) return;
+  const [layer, unit] = target;
   formulaPending = true;
   let r, info;
   try {
@@ -563,8 +636,9 @@ async function showFormula() {
   } finally { formulaPending = false; }
   if (!r.ok) { $("formula").textContent = info.error; return; }
   const name = layer === meta.settings.hidden.length ? `output ${unit + 1}` : `hidden layer ${layer + 1}, neuron ${unit + 1}`;
-  $("formula").textContent = `${name} (${info.activation}), training sample ${info.sample}, epoch ${info.epoch}\n` +
-    `${info.formula}\n${info.activation_formula}\n` + (info.backward ? `backward: ${info.backward}` : "");
+  $("formula").innerHTML = inspectorHtml(info, name);
+  $("pin").addEventListener("click", () => togglePin(layer, unit));
+  $("edit-bias").addEventListener("click", (e) => editWeight(layer, "b", unit, 0, e));
 }
 
 // ------------------------------------------------------------------ the stream
@@ -589,6 +663,8 @@ function listen() {
     else curve[curve.length - 1] = [f.epoch, f.train_loss, f.test_loss];
     // Draw only the newest frame: frames that arrive while one is being drawn replace each
     // other instead of queueing (the pause button then shows at once, not seconds later).
+    if (holding && f.status === "playing") return;     // the run is stopping: the picture stands
+    holding = false;
     frame = f;
     if (!drawScheduled) {
       drawScheduled = true;
@@ -597,8 +673,88 @@ function listen() {
   });
 }
 
+// ------------------------------------------------------------------ data set pictures
+let thumbnails = {};      // {name: [[x1, x2, label], ...]} (GET /api/thumbnails)
+function drawThumbnails() {
+  const root = $("thumbnails");
+  if (!meta || !Object.keys(thumbnails).length) return;
+  const names = OPTIONS[meta.task];
+  if (root.dataset.task !== meta.task) {
+    root.dataset.task = meta.task;
+    root.innerHTML = "";
+    for (const name of names) {
+      const c = document.createElement("canvas");
+      c.width = c.height = 60;
+      c.dataset.name = name;
+      c.setAttribute("role", "button");
+      c.setAttribute("aria-label", `data set ${DATASET_NAMES[name] || name}`);
+      c.title = DATASET_NAMES[name] || name;
+      c.addEventListener("click", () => {
+        const values = { dataset: name };
+        if (name === "blobs") values.head = "softmax";
+        changeSettings(values);
+      });
+      const ctx = c.getContext("2d");
+      const points = thumbnails[name] || [];
+      let lim = 1e-9;
+      for (const [a, b] of points) lim = Math.max(lim, Math.abs(a), Math.abs(b));
+      for (const [a, b, t] of points) {
+        ctx.fillStyle = meta.task === "regression" ? `rgb(${DIVERGING[Math.round(((Math.max(-1, Math.min(1, t)) + 1) / 2) * 255)].join(",")})`
+          : name === "blobs" ? PALETTE[t % PALETTE.length] : (t === 1 ? "#0877bd" : "#f59322");
+        ctx.fillRect(30 + (a / lim) * 27 - 1.5, 30 - (b / lim) * 27 - 1.5, 3, 3);
+      }
+      root.appendChild(c);
+    }
+  }
+  for (const c of root.querySelectorAll("canvas")) c.classList.toggle("chosen", c.dataset.name === meta.settings.dataset);
+}
+
+// ------------------------------------------------------------------ the output map's frame
+// Axes on the map (the plane's coordinates) and a legend of its colours.
+function drawAxes(canvas) {
+  const c = canvas.getContext("2d"), [lo1, hi1, lo2, hi2] = meta.domain;
+  const step = (hi1 - lo1) > 8 ? 2 : (hi1 - lo1) > 3 ? 1 : 0.5;
+  c.font = "10px system-ui, sans-serif"; c.lineWidth = 3; c.strokeStyle = "rgba(255,255,255,.85)"; c.fillStyle = "#333";
+  for (let v = Math.ceil(lo1 / step) * step; v <= hi1 + 1e-9; v += step) {
+    const [x] = toCanvas(canvas, v, lo2);
+    c.fillRect(x, canvas.height - 4, 1, 4);
+    if (v > lo1 + 1e-9 && v < hi1 - 1e-9) { c.strokeText(String(+v.toFixed(1)), x - 5, canvas.height - 6); c.fillText(String(+v.toFixed(1)), x - 5, canvas.height - 6); }
+  }
+  for (let v = Math.ceil(lo2 / step) * step; v <= hi2 + 1e-9; v += step) {
+    const [, y] = toCanvas(canvas, lo1, v);
+    c.fillRect(0, y, 4, 1);
+    if (v > lo2 + 1e-9 && v < hi2 - 1e-9) { c.strokeText(String(+v.toFixed(1)), 6, y + 3); c.fillText(String(+v.toFixed(1)), 6, y + 3); }
+  }
+  c.strokeText("x1", canvas.width - 16, canvas.height - 6); c.fillText("x1", canvas.width - 16, canvas.height - 6);
+  c.strokeText("x2", 6, 11); c.fillText("x2", 6, 11);
+}
+function drawLegend(output) {
+  const canvas = $("legend"), c = canvas.getContext("2d"), w = canvas.width;
+  c.clearRect(0, 0, w, canvas.height);
+  c.font = "10px system-ui, sans-serif"; c.fillStyle = "#555";
+  if (output.kind === "classes") {
+    const n = meta.n_classes, width = Math.min(60, (w - 10) / n);
+    for (let k = 0; k < n; k++) {
+      c.fillStyle = PALETTE[k % PALETTE.length]; c.fillRect(5 + k * width, 4, 12, 12);
+      c.fillStyle = "#555"; c.fillText(`class ${k}`, 20 + k * width, 14);
+    }
+    c.fillText("paler: less sure (the winning class's probability)", 5, 27);
+    return;
+  }
+  for (let x = 0; x < w - 10; x++) {
+    c.fillStyle = `rgb(${DIVERGING[Math.round((x / (w - 11)) * 255)].join(",")})`;
+    c.fillRect(5 + x, 3, 1, 11);
+  }
+  c.fillStyle = "#555";
+  const [left, middle, right] = output.kind === "value" ? ["-1", "0 (predicted value)", "1"] : ["class 0 (p = 0)", "p = 0.5", "class 1 (p = 1)"];
+  c.fillText(left, 5, 26);
+  c.fillText(middle, w / 2 - c.measureText(middle).width / 2, 26);
+  c.fillText(right, w - 5 - c.measureText(right).width, 26);
+}
+
 async function main() {
   setupControls();
+  fetch("/api/thumbnails").then((r) => r.json()).then((t) => { thumbnails = t; drawThumbnails(); });
   const values = readUrl();
   if (Object.keys(values).length) {
     const state = await post("/api/settings", values);
