@@ -763,6 +763,8 @@ async function main() {
     await loadState();
   }
   listen();
-  window.addEventListener("resize", drawLinks);
+  // Any change of the drawing's size (the window, the pictures of the data sets arriving, a
+  // scroll bar) moves the nodes: the links and their hover strips follow.
+  new ResizeObserver(() => requestAnimationFrame(drawLinks)).observe($("graph"));
 }
 main();
