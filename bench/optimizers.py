@@ -200,6 +200,14 @@ def main():
         cells[optimizer, bs] = {f: {k: statistics.median(x[k] for x in rs)
                                     for k in ("epoch_s", "products_s")}
                                 for f, rs in runs.items()}
+        # Each repeat's own ratios (its processes ran within a minute of each other): this
+        # machine's speed drifts 2x over minutes, which a ratio of medians taken at different
+        # times can catch in one framework and not the other.
+        for f in runs:
+            cells[optimizer, bs][f]["paired"] = {
+                g: statistics.median(a["epoch_s"] / b["epoch_s"]
+                                     for a, b in zip(runs[g], runs[f]))
+                for g in runs if g != f}
         line = ", ".join(f"{f} {n / c['epoch_s'] / 1000:.1f}k/s (products "
                          f"{c['products_s'] / c['epoch_s']:.0%})"
                          for f, c in cells[optimizer, bs].items())
@@ -240,20 +248,23 @@ def main():
         own = f"{owned('glassnet'):.0f} / {owned('glassnet-numpy'):.0f}"
         if "torch" in c:
             t = c["torch"]
-            speed = f"{t['epoch_s'] / g['epoch_s']:.2f}x"
+            speed = f"{g['paired']['torch']:.2f}x"
             prods = f"{1000 * g['products_s']:.0f} / {1000 * t['products_s']:.0f}"
             own += f" / {owned('torch'):.0f}"
         else:
             speed, prods, own = "-", f"{1000 * g['products_s']:.0f} / -", own + " / -"
         def versus(f, c=c):
-            return f"{c['jax']['epoch_s'] / c[f]['epoch_s']:.2f}x" if "jax" in c else "-"
+            return f"{c[f]['paired']['jax']:.2f}x" if "jax" in c else "-"
 
         lines.append(f"| {optimizer} | {bs} | {rate('glassnet')} | {rate('glassnet-numpy')} | "
                      f"{rate('torch')} | {rate('jax')} | {rate('sklearn')} | {speed} | "
                      f"{versus('glassnet')} | {versus('glassnet-numpy')} | {prods} | {own} | "
                      f"{ratio('glassnet')} | {ratio('glassnet-numpy')} |")
-    lines += ["", "samples/s: higher is better; glassnet / PyTorch and glassnet / JAX > 1: "
-              "glassnet faster (JAX's epoch time over glassnet's). owned "
+    lines += ["", "samples/s: higher is better (medians over the repeats); glassnet / PyTorch "
+              "and glassnet / JAX > 1: glassnet faster, the median over the repeats of each "
+              "repeat's own ratio (the peer's epoch time over glassnet's, their processes run "
+              "within a minute of each other: this machine's speed drifts up to 2x over "
+              "minutes). owned "
               "ratio < 1: glassnet spends less time outside its products than PyTorch does "
               "outside its own (the issue's target; the ambition is 0.5). A negative owned time "
               "(\"-\" ratio) means the products timed alone took longer than in the epoch "

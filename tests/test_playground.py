@@ -594,6 +594,14 @@ def test_a_live_change_continues_the_run_as_fit_would_and_the_script_replays_it(
     np.testing.assert_allclose(trained.params, session.net.params, rtol=1e-12, atol=1e-15)
 
 
+def test_the_downloaded_script_carries_the_weights_set_by_hand(client):
+    client.post("/api/weight", json={"layer": 0, "name": "W", "row": 1, "column": 3,
+                                     "value": 0.625})
+    script = client.get("/api/train.py").text
+    assert "HAND_EDITS = {\n    0: [(0, 'W', (1, 3), 0.625)]," in script
+    assert "set_by_hand(net, 0)" in script
+
+
 def test_a_new_learning_rate_does_not_restart_the_run(client):
     client.post("/api/control", json={"action": "step"})
     session = client.playground.session

@@ -525,10 +525,8 @@ def create_app(settings: Settings | None = None, hosts=(), pause_after: float = 
 
     async def script(request):
         session = current(request)
-        with session._lock:
-            edits = list(session.edits)
         return Response(training_script(session.initial_settings, session.epoch,
-                                        session.changes, edits),
+                                        session.changes, session.edit_log()),
                         media_type="text/x-python", headers={
                             "Content-Disposition": 'attachment; filename="train.py"'})
 

@@ -366,6 +366,11 @@ class Session:
             else:                        # the training thread takes it between two epochs
                 self._lock.notify_all()
 
+    def edit_log(self) -> list[tuple[int, int, str, tuple, float]]:
+        """A copy of ``edits``, the weights set by hand so far (for ``train.py``)."""
+        with self._lock:
+            return list(self.edits)
+
     def _apply_edits(self) -> None:
         """Set the weights edited since the last epoch (under the lock), and note them."""
         dense = self.net.dense_layers
