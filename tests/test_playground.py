@@ -52,6 +52,15 @@ def step(session: Session, epochs: int) -> None:
     assert session.wait_until_idle(60), "the run did not finish its steps"
 
 
+def run_script(script: str, folder) -> gn.Network:
+    """Run an exported ``train.py`` in ``folder``; the network it saved."""
+    (folder / "train.py").write_text(script)
+    result = subprocess.run([sys.executable, "train.py"], cwd=folder, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return gn.load(folder / "playground.safetensors")
+
+
 @pytest.fixture
 def sessions():
     opened = []
@@ -360,11 +369,7 @@ def test_the_exported_script_trains_the_same_weights(sessions, tmp_path):
     session = sessions(dataset="spiral", hidden="5,3", optimizer="adam", batch_size=12,
                        regularization="l2", reg_rate=0.03, features="x1,x2,sin(x1)")
     step(session, 6)
-    (tmp_path / "train.py").write_text(training_script(session.settings, session.epoch))
-    result = subprocess.run([sys.executable, "train.py"], cwd=tmp_path, capture_output=True,
-                            text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    trained = gn.load(tmp_path / "playground.safetensors")
+    trained = run_script(training_script(session.settings, session.epoch), tmp_path)
     np.testing.assert_allclose(trained.params, session.net.params, rtol=1e-12, atol=1e-15)
 
 
@@ -390,19 +395,12 @@ def test_the_exported_script_replays_weights_set_by_hand(sessions, tmp_path):
         [(0, 0, "W"), (3, 1, "b"), (3, 2, "W"), (5, 0, "b")]
     script = training_script(session.initial_settings, session.epoch, session.changes,
                              session.edits)
-    (tmp_path / "train.py").write_text(script)
-    result = subprocess.run([sys.executable, "train.py"], cwd=tmp_path, capture_output=True,
-                            text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    trained = gn.load(tmp_path / "playground.safetensors")
+    trained = run_script(script, tmp_path)
     np.testing.assert_allclose(trained.params, session.net.params, rtol=1e-12, atol=1e-15)
     # Without the edits the script trains another network.
-    (tmp_path / "train.py").write_text(training_script(session.initial_settings, session.epoch,
-                                                       session.changes))
-    subprocess.run([sys.executable, "train.py"], cwd=tmp_path, check=True, capture_output=True,
-                   timeout=120)
-    assert not np.allclose(gn.load(tmp_path / "playground.safetensors").params,
-                           session.net.params)
+    unedited = run_script(training_script(session.initial_settings, session.epoch,
+                                          session.changes), tmp_path)
+    assert not np.allclose(unedited.params, session.net.params)
 
 
 # ----------------------------------------------------------------------------- the app
@@ -586,11 +584,7 @@ def test_a_live_change_continues_the_run_as_fit_would_and_the_script_replays_it(
     net.fit(X, session.plane.y_train, optimizer, epochs=2, **fit_arguments(later))
     np.testing.assert_allclose(session.net.params, net.params, rtol=1e-12, atol=1e-15)
     script = training_script(first, session.epoch, session.changes)
-    (tmp_path / "train.py").write_text(script)
-    result = subprocess.run([sys.executable, "train.py"], cwd=tmp_path, capture_output=True,
-                            text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    trained = gn.load(tmp_path / "playground.safetensors")
+    trained = run_script(script, tmp_path)
     np.testing.assert_allclose(trained.params, session.net.params, rtol=1e-12, atol=1e-15)
 
 
