@@ -21,12 +21,14 @@ cap of 300 epochs, and a stop that depends on the data's size:
 - Not 1000 epochs: small tables overfit (diabetes R^2 0.18 at 1000 epochs, 0.30 at 200-300),
   and the extra epochs cost time scikit-learn's pipeline does not spend. Not two layers of 16:
   on tables one wide layer scored higher (anes96 0.905 against 0.899, star98 R^2 0.61 against
-  0.55). A deep problem such as spirals wants ``--layers 100,100``.
+  0.55). A deep problem such as spirals wants more (0.79 test accuracy over seeds 0-4 with
+  the default layer; ``--layers 100,100`` for more).
 - ``init="auto"``: tables start from scikit-learn's and Keras' Glorot uniform weights, images
   from the tutorial's ``randn / sqrt(fan_in)`` (LeCun normal). He's normal (the ReLU layer's own
   default) is twice LeCun's variance: over the same seeds it scored lower on both (star98 R^2
   0.49 against Glorot's 0.53 over 30 seeds, penguins' body mass 0.842 against 0.859; the cat
-  photos 0.68 against LeCun's 0.74 over 5 seeds, two of them under 0.70).
+  photos 0.68 against LeCun's 0.74 over 5 seeds, two of them under 0.70; spirals 0.63
+  against Glorot's 0.79; moons, circles, xor and blobs the same within 0.003).
 """
 
 from __future__ import annotations
