@@ -133,7 +133,10 @@ def test_the_page_trains_a_network_the_user_shaped(server, browser, shots, tmp_p
     page.screenshot(path=shots / "playground-trained.png")
     page.click("#play")                                   # pause
     page.wait_for_function("document.getElementById('play').textContent.includes('\u25b6')")
-    page.wait_for_function("frame.status === 'paused'")   # the epoch under way has ended
+    # The epoch under way has ended, and the page has drawn its frame (on the next animation
+    # frame after it came; the frames of the stopping run before it are not drawn).
+    page.wait_for_function("frame.status === 'paused' && "
+                           "Number(document.getElementById('epoch').textContent) === frame.epoch")
     paused = epoch(page)
     assert paused > first
     after = picture(page, "#output")
