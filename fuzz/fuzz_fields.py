@@ -15,6 +15,7 @@ import sys
 import tempfile
 
 import atheris
+from json_values import json_value  # fuzz/, beside this script
 
 with atheris.instrument_imports():
     import numpy as np
@@ -32,26 +33,6 @@ with open(_BASE, "rb") as _fh:
     _RAW = _fh.read()
 _TENSORS = st_load(_RAW)
 _HEADER = json.loads(_RAW[8:8 + int.from_bytes(_RAW[:8], "little")])["__metadata__"]
-
-
-def _value(fdp):
-    kind = fdp.ConsumeIntInRange(0, 7)
-    if kind == 0:
-        return fdp.ConsumeInt(8)
-    if kind == 1:
-        return fdp.ConsumeRegularFloat()
-    if kind == 2:
-        return fdp.ConsumeUnicodeNoSurrogates(24)
-    if kind == 3:
-        return [_value(fdp) for _ in range(fdp.ConsumeIntInRange(0, 3))]
-    if kind == 4:
-        return {fdp.ConsumeUnicodeNoSurrogates(8): _value(fdp)
-                for _ in range(fdp.ConsumeIntInRange(0, 3))}
-    if kind == 5:
-        return fdp.ConsumeBool()
-    if kind == 6:
-        return None
-    return 10 ** fdp.ConsumeIntInRange(0, 400) * (-1 if fdp.ConsumeBool() else 1)
 
 
 def _places(node, path=()):
@@ -78,7 +59,7 @@ def test_one_input(data: bytes) -> None:
     document = json.loads(_HEADER[key])
     places = list(_places(document))
     place = places[fdp.ConsumeIntInRange(0, len(places) - 1)]
-    document = _replace(document, place, _value(fdp))
+    document = _replace(document, place, json_value(fdp))
     header = dict(_HEADER)
     header[key] = json.dumps(document) if fdp.ConsumeBool() else fdp.ConsumeUnicodeNoSurrogates(64)
     with open(PATH, "wb") as fh:

@@ -12,6 +12,7 @@ import sys
 from urllib.parse import quote
 
 import atheris
+from json_values import json_value  # fuzz/, beside this script
 
 with atheris.instrument_imports():
     from starlette.testclient import TestClient
@@ -26,26 +27,6 @@ _KEYS = ["dataset", "hidden", "learning_rate", "features", "action", "layer", "r
          "column", "value", "bend", "batch_size", "noise", "custom", "head", "epochs_per_frame"]
 
 
-def _value(fdp, depth=0):
-    kind = fdp.ConsumeIntInRange(0, 7 if depth < 3 else 4)
-    if kind == 0:
-        return fdp.ConsumeInt(8)
-    if kind == 1:
-        return fdp.ConsumeRegularFloat()
-    if kind == 2:
-        return fdp.ConsumeUnicodeNoSurrogates(16)
-    if kind == 3:
-        return fdp.ConsumeBool()
-    if kind == 4:
-        return None
-    if kind == 5:
-        return [_value(fdp, depth + 1) for _ in range(fdp.ConsumeIntInRange(0, 4))]
-    if kind == 6:
-        return 10.0 ** fdp.ConsumeIntInRange(-300, 308)
-    return {fdp.PickValueInList(_KEYS): _value(fdp, depth + 1)
-            for _ in range(fdp.ConsumeIntInRange(0, 4))}
-
-
 def test_one_input(data: bytes) -> None:
     fdp = atheris.FuzzedDataProvider(data)
     if fdp.ConsumeBool():
@@ -55,7 +36,7 @@ def test_one_input(data: bytes) -> None:
     else:
         path = fdp.PickValueInList(_POSTS)
         if fdp.ConsumeBool():
-            body = json.dumps({fdp.PickValueInList(_KEYS): _value(fdp)
+            body = json.dumps({fdp.PickValueInList(_KEYS): json_value(fdp, _KEYS)
                                for _ in range(fdp.ConsumeIntInRange(0, 5))}).encode()
         else:
             body = fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 4096))

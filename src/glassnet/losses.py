@@ -247,11 +247,16 @@ class MeanSquaredError(Loss):
         w, norm = _weights_and_norm(sample_weight, out.shape[0])
         norm *= out.shape[1]
         diff = np.subtract(out, y, out=grad)
-        sq = diff * diff
-        if w is not None:
-            sq *= w
-        loss = sq.sum() / norm
+        loss = self._mean(diff * diff, sample_weight, norm)
         return loss, _weighted_mean_grad(diff, w, norm, 2.0 * scale)
+
+    @staticmethod
+    def _mean(squares, sample_weight, norm):
+        """The loss from the squared errors ``(n_samples, n_out)``: their (weighted) sum over
+        ``norm``. A subclass may average in another order."""
+        if sample_weight is not None:
+            squares *= sample_weight[:, None]
+        return squares.sum() / norm
 
     def per_sample(self, out, y):
         diff = out - y

@@ -119,15 +119,15 @@ class _SumOverOutputs:
 
 
 class _HalfSquaredError(_SumOverOutputs, HalfSquaredError):
-    def value_and_grad(self, out, y, sample_weight=None, grad=None, scale=1.0):
-        loss, grad = super().value_and_grad(out, y, sample_weight, grad, scale)
-        # scikit-learn's value: the (weighted) mean over the samples of each output, then
-        # their mean. Summed in another order it differs in the last bit, which L-BFGS's line
-        # search can amplify into another model. (A batch whose samples all weigh 0 keeps
-        # the parent's loss of 0.)
-        if sample_weight is None or sample_weight.sum() > 0:
-            loss = 0.5 * np.average((y - out) ** 2, weights=sample_weight, axis=0).mean()
-        return loss, grad
+    @staticmethod
+    def _mean(squares, sample_weight, norm):
+        # scikit-learn's order: the (weighted) mean over the samples of each output, then
+        # their mean. Summed in another order it differs in the last bit, which L-BFGS's
+        # line search can amplify into another model. A batch whose samples all weigh 0 has
+        # a loss of 0, as the parent's.
+        if sample_weight is not None and not sample_weight.sum() > 0:
+            return HalfSquaredError._mean(squares, sample_weight, norm)
+        return np.average(squares, weights=sample_weight, axis=0).mean()
 
 
 class _PoissonLoss(_SumOverOutputs, PoissonLoss):

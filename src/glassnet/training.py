@@ -117,7 +117,7 @@ def fit(net, X, y, optimizer: Optimizer | str | None = None, epochs: int = 1,
         their weight (the epoch's weighted mean loss) or by their rows (scikit-learn's
         ``loss_curve_``, whose ``tol`` rule the estimators follow). Without weights, or with
         one batch, both are the same.
-    engine : "auto", "layered", "tape", "rowspace" or an Engine
+    engine : "auto", "layered", "tape", "compiled", "rowspace" or an Engine
         How the steps are computed (``glassnet.engines``). Every engine gives the same
         weights; ``"auto"`` takes the fastest that runs this fit exactly.
 

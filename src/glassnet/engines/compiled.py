@@ -52,6 +52,13 @@ MAX_PRODUCTS = 1 << 19
 
 
 @lru_cache(maxsize=1)
+def _numba_installed() -> bool:
+    """Looked up once per process (``engine="auto"`` asks on every full-batch fit); imported
+    only when the engine starts."""
+    return importlib.util.find_spec("numba") is not None
+
+
+@lru_cache(maxsize=1)
 def _kernel():
     """The compiled span of steps (compiled on first call, per dtype)."""
 
@@ -210,9 +217,8 @@ class CompiledEngine(Engine):
 
     def refuses(self, plan: Plan) -> str | None:
         reason = plan.refuses_unless_plain_full_batch() or refuses_network(plan.net)
-        if reason is None and importlib.util.find_spec("numba") is None:
-            # Only looked up here; imported when the engine starts (a failed import is an
-            # error then, naming the extra).
+        if reason is None and not _numba_installed():
+            # A failed import when the engine starts is an error naming the extra.
             reason = "it needs Numba: install it with `pip install glassnet[fast]`"
         return reason
 

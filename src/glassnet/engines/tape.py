@@ -34,7 +34,7 @@ from ..errors import KEPT_INITIAL
 from ..layers import Dense
 from .base import Engine, Plan, Span
 
-__all__ = ["TapeEngine", "refuses_network", "MAX_ELEMENTS"]
+__all__ = ["TapeEngine", "refuses_network"]
 
 #: largest ``n_samples * (widest layer + 1)`` the tape takes on; beyond it a step is
 #: arithmetic, not call overhead, and the layered path costs the same without a copy of X

@@ -331,8 +331,8 @@ function buildNetwork() {
   const nOut = meta.layers[meta.layers.length - 1];
   for (let u = 0; u < nOut; u++) outCol.appendChild(nodeCanvas(s.hidden.length, u, "out"));
   root.appendChild(outCol);
+  markPinned();
   for (const c of root.querySelectorAll("canvas.neuron")) {
-    c.classList.toggle("pinned", !!pinned && Number(c.dataset.layer) === pinned[0] && Number(c.dataset.unit) === pinned[1]);
     c.addEventListener("mouseenter", () => { hovered = [Number(c.dataset.layer), Number(c.dataset.unit)]; if (!pinned) showFormula(); });
     c.addEventListener("mouseleave", () => { hovered = null; });
     c.addEventListener("click", () => togglePin(Number(c.dataset.layer), Number(c.dataset.unit)));
@@ -473,13 +473,15 @@ function drawPoints(canvas) {
     });
   }
 }
-// Numbers as a person reads them: a diverged loss is "diverged", a huge one in short
-// exponent form, never 264 digits across the panel.
-function fmt(v) {
+// Numbers as a person reads them, everywhere on the page: `digits` significant digits, a huge
+// or tiny one in short exponent form (never 264 digits across the panel), "diverged" for NaN
+// or infinity, "-" for none.
+function num(v, digits = 4) {
   if (v === null || v === undefined) return "-";
   const x = Number(v);
   if (!Number.isFinite(x)) return "diverged";
-  return Math.abs(x) >= 1e4 ? x.toExponential(2) : x.toFixed(3);
+  if (x !== 0 && (Math.abs(x) >= 1e4 || Math.abs(x) < 1e-3)) return x.toExponential(2);
+  return String(Number(x.toPrecision(digits)));
 }
 // The server's answer to the last play/pause click: frames sent before it (still arriving)
 // do not flip the button back for the next half second.
@@ -491,15 +493,14 @@ function showPlayState(status, click) {
   $("play").innerHTML = status === "playing" ? "&#10074;&#10074;" : "&#9654;";
   $("play").setAttribute("aria-label", status === "playing" ? "Pause" : "Play");
 }
-function fmtRate(v) { return Number.isFinite(v) ? Number(v).toPrecision(3) : "-"; }
 function render() {
   if (!meta || !frame || frame.session !== meta.session) return;
   $("epoch").textContent = String(frame.epoch).padStart(3, "0");
   showPlayState(frame.status);
-  $("test-loss").textContent = fmt(frame.test_loss);
-  $("train-loss").textContent = fmt(frame.train_loss);
-  $("accuracy").textContent = frame.test_accuracy === null || frame.test_accuracy === undefined ? `learning rate ${fmtRate(frame.learning_rate)}` :
-    `accuracy: train ${(100 * frame.train_accuracy).toFixed(1)}%, test ${(100 * frame.test_accuracy).toFixed(1)}%; learning rate ${fmtRate(frame.learning_rate)}`;
+  $("test-loss").textContent = num(frame.test_loss);
+  $("train-loss").textContent = num(frame.train_loss);
+  $("accuracy").textContent = frame.test_accuracy === null || frame.test_accuracy === undefined ? `learning rate ${num(frame.learning_rate, 3)}` :
+    `accuracy: train ${(100 * frame.train_accuracy).toFixed(1)}%, test ${(100 * frame.test_accuracy).toFixed(1)}%; learning rate ${num(frame.learning_rate, 3)}`;
   $("status").textContent = frame.status === "diverged" || frame.status === "error" ? frame.message : "";
   const discretize = $("discretize").checked, out = frame.output;
   paint($("output"), bytes(out.map), out.classes ? bytes(out.classes) : null, discretize, true);
@@ -573,18 +574,15 @@ function drawBend() {
 // shows a neuron; a click pins it, so the numbers follow the training while the mouse moves.
 let formulaPending = false;
 let pinned = null;        // [layer, unit] the inspector keeps, or null: it follows the mouse
-function togglePin(layer, unit) {
-  pinned = pinned && pinned[0] === layer && pinned[1] === unit ? null : [layer, unit];
+function markPinned() {
   for (const c of document.querySelectorAll("canvas.neuron")) {
     c.classList.toggle("pinned", !!pinned && Number(c.dataset.layer) === pinned[0] && Number(c.dataset.unit) === pinned[1]);
   }
-  showFormula();
 }
-function num(v, digits = 4) {
-  const x = Number(v);
-  if (!Number.isFinite(x)) return "diverged";
-  if (x !== 0 && (Math.abs(x) >= 1e4 || Math.abs(x) < 1e-3)) return x.toExponential(2);
-  return String(Number(x.toPrecision(digits)));
+function togglePin(layer, unit) {
+  pinned = pinned && pinned[0] === layer && pinned[1] === unit ? null : [layer, unit];
+  markPinned();
+  showFormula();
 }
 function esc(text) { return String(text).replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`); }
 function mn(v) { const t = num(v); return Number(v) < 0 ? `<mo>(</mo><mn>${esc(t)}</mn><mo>)</mo>` : `<mn>${esc(t)}</mn>`; }
