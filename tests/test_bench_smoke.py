@@ -141,3 +141,28 @@ def test_the_tables_benchmark_compares_glassnet_with_scikit_learn_on_raw_tables(
         # Learnt on the raw table (text, missing cells): far above chance, near scikit-learn.
         assert glassnet > (0.9 if row[1] == "classification" else 0.15)
         assert glassnet > mlp - 0.1
+
+
+def test_the_tables_benchmark_takes_enough_splits_to_resolve_its_target():
+    """A table whose paired difference swings between splits (star98's standard deviation is
+    about 0.2 of R^2) gets splits until the standard error is half the 0.02 target; a steady
+    one keeps the minimum; the cap holds."""
+    import importlib.util
+
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    spec = importlib.util.spec_from_file_location("bench_tables", ROOT / "bench" / "tables.py")
+    tables = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tables)
+    swinging = np.random.default_rng(0).normal(0, 0.2, 10)
+    needed = tables.splits_needed(swinging, "regression", 10, 1000)
+    sd = swinging.std(ddof=1)
+    assert needed == int(np.ceil((sd / 0.01) ** 2)) and needed > 100
+    assert sd / np.sqrt(needed) <= 0.01 < sd / np.sqrt(needed - 1)
+    assert tables.splits_needed(swinging, "regression", 10, 100) == 100
+    steady = np.random.default_rng(0).normal(0, 0.005, 10)
+    assert tables.splits_needed(steady, "classification", 10, 400) == 10
+    # A classification table's target is 1 point: the same swing needs more splits there.
+    assert tables.splits_needed(swinging / 10, "classification", 10, 10_000) == \
+        int(np.ceil((swinging.std(ddof=1) / 10 / 0.005) ** 2))
