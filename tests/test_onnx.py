@@ -155,6 +155,7 @@ def test_the_command_exports_a_saved_model(tmp_path):
                              str(tmp_path / "m.safetensors"), str(tmp_path / "m.onnx"),
                              "--dtype", "float32"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+    assert "one input X [N, 2]" in result.stdout
     X = np.random.default_rng(0).normal(size=(9, 2)).astype(np.float32)
     out = run(tmp_path / "m.onnx", X)
     np.testing.assert_array_equal(out["label"], np.array(["a", "b", "c"])[net.predict(X)])

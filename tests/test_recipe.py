@@ -260,6 +260,7 @@ def test_the_onnx_export_takes_raw_columns_and_predicts_as_the_command(raw_run):
     model = raw_run / "run" / "model.safetensors"
     result = glassnet("export", model, raw_run / "m.onnx")
     assert result.returncode == 0, result.stderr
+    assert "4 inputs, one per raw column" in result.stdout
     rows = [["Atlantis", "50", "4500", "male"], ["Dream", "NA", "", ""],
             ["Biscoe", "38", "3500", "female"]]
     (raw_run / "rows.csv").write_text("island,bill,mass,sex\n" +

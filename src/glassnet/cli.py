@@ -579,14 +579,17 @@ def export(
                                               "model's).")] = None,
     opset: Annotated[int, typer.Option(help="ONNX opset (13 to 21).")] = 17,
 ):
-    """Export a model to ONNX with its preprocessing: one input per raw column (numbers, or
-    strings for text columns), predictions out, for onnxruntime and every ONNX runtime."""
+    """Export a model to ONNX with its preprocessing: raw rows in (one input X of numbers, or
+    with text columns one input per raw column, strings for text), predictions out, for
+    onnxruntime and every ONNX runtime."""
     from glassnet.export import export_onnx
 
     m = _load_model(model)
     path = export_onnx(m, output, dtype=dtype, opset=opset)
-    print(f"wrote {_plain(path)} (opset {opset}; {len(m.preprocessor.names)} inputs, one per "
-          "raw column)")
+    columns = m.preprocessor.columns
+    inputs = (f"one input X [N, {len(columns)}]" if all(c["kind"] == "numeric" for c in columns)
+              else f"{len(columns)} inputs, one per raw column")
+    print(f"wrote {_plain(path)} (opset {opset}; {inputs})")
 
 
 @app.command()
