@@ -110,6 +110,33 @@ def test_a_semicolon_separated_file_is_read(tmp_path):
     assert "3 features" in result.stdout
 
 
+def test_a_spreadsheets_decimal_commas_train_and_predict_as_numbers(tmp_path):
+    """A table saved by a spreadsheet in a German locale (semicolons, decimal commas, a
+    regression label with them too) trains the same model as the same table in Python's
+    numbers, and predicts European rows as it predicts the same rows written with dots."""
+    X, _ = _table(80)
+    y = 1000 * X[:, 0] - 20 * X[:, 2]
+    rows = [[*np.round(x, 4), round(v, 2)] for x, v in zip(X, y)]
+    def european(r):
+        return [f"{v}".replace(".", ",") for v in r]
+    dots = _write(tmp_path / "dots.csv", ["a", "b", "c", "y"], rows)
+    commas = _write(tmp_path / "commas.csv", ["a", "b", "c", "y"], map(european, rows), ";")
+    for data, out in ((dots, "r_dots"), (commas, "r_commas")):
+        result = glassnet("train", "--data", data, "--label", "y", "--epochs", "20",
+                          "--out", tmp_path / out, "--quiet")
+        assert result.returncode == 0, result.stderr
+        assert "regression" in result.stdout and "3 numeric" in result.stdout
+    new = [r[:3] for r in rows[:5]]
+    _write(tmp_path / "new_dots.csv", ["c", "b", "a"], [r[::-1] for r in new])
+    _write(tmp_path / "new_commas.csv", ["a", "b", "c"], map(european, new), ";")
+    predicted = [glassnet("predict", tmp_path / run / "model.safetensors", tmp_path / rows_in)
+                 .stdout for run, rows_in in (("r_dots", "new_dots.csv"),
+                                               ("r_commas", "new_dots.csv"),
+                                               ("r_commas", "new_commas.csv"))]
+    assert len(predicted[0].splitlines()) == 6
+    assert predicted[0] == predicted[1] == predicted[2]
+
+
 @pytest.mark.parametrize("cell", ["abc", "inf", "-inf", "1e400"])
 def test_a_stray_cell_in_a_column_of_numbers_is_reported_by_line_and_column(tmp_path, cell):
     X, species = _table(20)

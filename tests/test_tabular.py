@@ -61,5 +61,47 @@ def test_a_header_of_numbers_is_data_and_text_is_a_header(tmp_path):
     (tmp_path / "a.csv").write_text("1,2,x\n3,4,y\n5,6,x\n")
     (tmp_path / "b.csv").write_text("f1,f2,label\n3,4,y\n5,6,x\n")
     assert len(read_csv(tmp_path / "a.csv").X) == 3
+    # A hole in the first row is no name: "NA" or an empty cell over numbers is data.
+    for hole in ("NA", ""):
+        (tmp_path / "c.csv").write_text(f"1,{hole},x\n3,4,y\n5,6,x\n")
+        assert len(read_csv(tmp_path / "c.csv").X) == 3
     table = read_csv(tmp_path / "b.csv")
     assert len(table.X) == 2 and table.feature_names == ["f1", "f2"]
+
+
+@pytest.mark.parametrize("header", [True, False])
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_decimal_commas_are_numbers_in_a_file_not_delimited_by_commas(tmp_path, delimiter,
+                                                                      header):
+    """As a spreadsheet in a German or French locale saves a table: semicolons (or tabs)
+    between cells, a comma before the decimals, dots between thousands. Without a header a
+    row has as many commas as delimiters, and the delimiter is still the semicolon."""
+    rows = [["39,1", "1.234,5", "-0,25", "NA", "Adelie"],
+            ["40", "2.000", "3,5", "7,125", "Gentoo"],
+            ["", "987,0", "+1,0", "2", "Adelie"]]
+    lines = ([delimiter.join(["bill", "mass", "delta", "gap", "species"])] if header else []) \
+        + [delimiter.join(r) for r in rows]
+    (tmp_path / "eu.csv").write_text("\n".join(lines) + "\n")
+    table = read_csv(tmp_path / "eu.csv")
+    assert table.delimiter == delimiter and table.header == header
+    assert list(table.labels) == ["Adelie", "Gentoo", "Adelie"]
+    names = ["bill", "mass", "delta", "gap"] if header else ["x0", "x1", "x2", "x3"]
+    pre = Preprocessor("none").fit(table.X, table.feature_names)
+    assert [c["kind"] for c in pre.columns] == ["numeric"] * 4
+    expected = np.array([[39.1, 1234.5, -0.25, 4.5625], [40, 2000, 3.5, 7.125],
+                         [39.55, 987, 1, 2]])       # missing cells: the column's median
+    inputs = [pre.input_names.index(name) for name in names]
+    np.testing.assert_allclose(pre.transform(table.X)[:, inputs], expected)
+
+
+def test_commas_are_text_where_they_are_not_decimal_commas(tmp_path):
+    # A comma-delimited file's quoted "1,5" is text (it may be a thousands separator); in a
+    # semicolon file a column with one non-number keeps its commas; a comma-delimited file
+    # whose text holds a semicolon in every row stays comma-delimited.
+    (tmp_path / "en.csv").write_text('a,b\n"1,5",x\n"2,5",y\n"3,5",x\n')
+    (tmp_path / "mixed.csv").write_text("a;b\n1,5;x\n2,5 kg;y\n3;x\n")
+    (tmp_path / "tags.csv").write_text("tags,n\n\"a;b\",1\n\"c;d\",2\n\"e;f\",3\n")
+    assert list(read_csv(tmp_path / "en.csv", label="b").X[:, 0]) == ["1,5", "2,5", "3,5"]
+    assert list(read_csv(tmp_path / "mixed.csv", label="b").X[:, 0]) == ["1,5", "2,5 kg", "3"]
+    tags = read_csv(tmp_path / "tags.csv", label="n")
+    assert tags.delimiter == "," and list(tags.X[:, 0]) == ["a;b", "c;d", "e;f"]

@@ -1,6 +1,9 @@
 """Reading a user's own table (CSV) right, or saying exactly why not.
 
 - the delimiter is sniffed (comma, semicolon, tab, pipe), never assumed;
+- decimal commas are read as numbers in a file not delimited by commas (``3,75`` and
+  ``1.234,5``, as a spreadsheet in a German or French locale saves them), in a column where
+  every present cell is such a number;
 - a header is detected from its cells (a first row that is not numbers where the rest are),
   and a row is never dropped silently: a first row of the same kinds as the others is data;
 - duplicate column names are an error that names them;
@@ -16,13 +19,15 @@
 from __future__ import annotations
 
 import csv
+import io
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .recipe.columns import MISSING, stray_cell, text
+from .recipe.columns import MISSING, missing_mask, stray_cell, text
 from .recipe.targets import detect_task
 
 __all__ = ["Table", "read_csv", "check_cells", "detect_task", "MISSING", "MAX_FIELD"]
@@ -53,7 +58,7 @@ class Table:
         return row + self.first_line
 
 
-def _number(cell: str) -> bool:
+def _is_number(cell: str) -> bool:
     try:
         value = float(cell)
     except ValueError:
@@ -61,11 +66,47 @@ def _number(cell: str) -> bool:
     return not math.isnan(value) or cell.strip().lower() == "nan"
 
 
-def _sniff(text: str) -> str:
+#: a number with a decimal comma, and optionally dots between thousands: 3,75 or 1.234,5
+_DECIMAL_COMMA = re.compile(r"[+-]?(\d+|\d{1,3}(\.\d{3})+)(,\d+)?")
+
+
+def decimal_commas(column: np.ndarray) -> np.ndarray | None:
+    """``column (n,)`` of cells with decimal commas made into Python's numbers (``"1.234,5"``
+    -> ``"1234.5"``), or None when it is not such a column: some present cell is another
+    thing, or no cell has a comma (``"1.234"`` alone stays one point two three four)."""
+    if not any("," in cell for cell in column):
+        return None
+    present = ~missing_mask(column)
+    if not all(_DECIMAL_COMMA.fullmatch(cell.strip()) for cell in column[present]):
+        return None
+    out = column.copy()
+    out[present] = [c.replace(".", "").replace(",", ".") for c in column[present]]
+    return out
+
+
+def _sniff(sample: str, whole: bool) -> str:
+    """The delimiter of a file whose first characters are ``sample`` (``whole``: all of it)."""
     try:
-        return csv.Sniffer().sniff(text, delimiters=",;\t|").delimiter
+        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
     except csv.Error:
-        return ","
+        delimiter = ","
+    if delimiter == ",":
+        # Rows of decimal commas between semicolons (or tabs) have as many commas as
+        # delimiters: the sniffer may take either. Where the other split gives rows of one
+        # width whose every comma is a decimal comma, it is the file's.
+        for other in ";\t|":
+            if _decimal_comma_rows(sample, whole, other):
+                return other
+    return delimiter
+
+
+def _decimal_comma_rows(sample: str, whole: bool, delimiter: str) -> bool:
+    rows = [row for row in csv.reader(io.StringIO(sample), delimiter=delimiter) if row]
+    rows = rows if whole else rows[:-1]            # the sample may end inside a row
+    if not rows or len(rows[0]) < 2 or any(len(row) != len(rows[0]) for row in rows):
+        return False
+    commas = [cell.strip() for row in rows for cell in row if "," in cell]
+    return bool(commas) and all(_DECIMAL_COMMA.fullmatch(cell) for cell in commas)
 
 
 def _read_rows(path: Path):
@@ -76,7 +117,7 @@ def _read_rows(path: Path):
         with open(path, newline="", encoding="utf-8-sig") as fh:
             sample = fh.read(_SNIFF_BYTES)
             fh.seek(0)
-            delimiter = _sniff(sample)
+            delimiter = _sniff(sample, whole=len(sample) < _SNIFF_BYTES)
             reader = csv.reader(fh, delimiter=delimiter)
             # A blank line is no row; a line of empty cells (",,,") is a row of missing values.
             rows = [row for row in reader if len(row) > 1 or (row and row[0].strip())]
@@ -94,19 +135,25 @@ def _read_rows(path: Path):
     return rows, delimiter
 
 
-def _has_header(rows) -> bool:
+def _has_header(rows, decimal_comma: bool = False) -> bool:
     """A first row is a header when some column holds a number in most data rows but not in
-    the first row; else it is data (the kinds of its cells match the rows below)."""
+    the first row (nor a missing cell); else it is data (the kinds of its cells match the
+    rows below). With ``decimal_comma``, ``3,75`` is a number too."""
+    def number(cell):
+        return _is_number(cell) or (decimal_comma and "," in cell and
+                                    _DECIMAL_COMMA.fullmatch(cell.strip()) is not None)
+
     if len(rows) < 2:
-        return not all(_number(c) for c in rows[0])
+        return not all(number(c) for c in rows[0])
     first, rest = rows[0], rows[1:50]
     for j, cell in enumerate(first):
         column = [r[j] for r in rest if j < len(r)]
-        numeric_below = sum(_number(c) for c in column) > len(column) / 2
-        if numeric_below and not _number(cell):
+        numeric_below = sum(number(c) for c in column) > len(column) / 2
+        # A missing cell ("NA", empty) over numbers is a hole in the first row, not a name.
+        if numeric_below and not number(cell) and cell.strip().lower() not in MISSING:
             return True
     # All-text columns: a header whose names repeat no value of their column below.
-    if all(not _number(c) for c in first) and len(rest) > 0:
+    if all(not number(c) for c in first) and len(rest) > 0:
         return all(first[j] not in {r[j] for r in rest if j < len(r)}
                    for j in range(len(first)))
     return False
@@ -146,7 +193,7 @@ def read_csv(path, label="-1", feature_names: list[str] | None = None) -> Table:
             raise ValueError(f"{str(path)!r}: line {i + 1} has {len(row)} fields but line 1 has "
                              f"{width} (delimiter {delimiter!r}); every row needs the same "
                              "columns")
-    header = _has_header(rows)
+    header = _has_header(rows, decimal_comma=delimiter != ",")
     names = [c.strip() for c in rows[0]] if header else None
     if names is not None and len(set(names)) < len(names):
         repeated = sorted({n for n in names if names.count(n) > 1})
@@ -173,6 +220,11 @@ def read_csv(path, label="-1", feature_names: list[str] | None = None) -> Table:
             raise ValueError(f"{str(path)!r} has {len(columns)} feature columns; the model "
                              f"takes {len(feature_names)} ({feature_names})")
     cells = np.array(body, dtype=object)
+    if delimiter != ",":                       # a comma inside a cell can be a decimal comma
+        for j in range(width):
+            numbers = decimal_commas(cells[:, j])
+            if numbers is not None:
+                cells[:, j] = numbers
     X = cells[:, columns] if columns else np.empty((len(body), 0), object)
     labels = None if col is None else text(cells[:, col])
     feature_out = [names[j] for j in columns] if names else [f"x{j}" for j in columns]
