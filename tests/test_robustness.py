@@ -227,3 +227,47 @@ def test_ready_arrays_pass_through_and_others_are_made_ready():
     X[2, 1] = np.inf
     with pytest.raises(ValueError, match="NaN or infinity"):
         check_X(X, np.float64, n_features=3)
+
+
+_CELLS = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False, width=32).map(str),
+    st.floats(allow_nan=False, allow_infinity=False, width=32).map(
+        lambda v: str(v).replace(".", ",")),                       # a decimal comma
+    st.integers(-10**6, 10**6).map(str),
+    st.sampled_from(["", "NA", "nan", "?", "-", "null", " ", "inf", "1e400", "1.234,5", "a,b",
+                     "x;y", '"q"', "Ä", "true"]),
+    st.text(alphabet="ab ,;\t|.\"09-", max_size=5))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(delimiter=st.sampled_from([",", ";", "\t", "|"]), header=st.booleans(),
+       width=st.integers(1, 4), label=st.sampled_from(["-1", "0", "c0"]),
+       drop=st.booleans(), data=st.data())
+def test_a_csv_of_random_cells_loads_cleanly_or_says_why(tmp_path_factory, delimiter, header,
+                                                         width, label, drop, data):
+    """Any table a spreadsheet could write (numbers with dots or decimal commas, missing
+    tokens, quotes, delimiters inside cells): a ValueError that says what is wrong, or a
+    split whose preprocessed rows are finite numbers."""
+    import csv
+    import io
+
+    from glassnet import datasets
+    from glassnet.recipe import Preprocessor
+
+    rows = data.draw(st.lists(st.lists(_CELLS, min_size=width, max_size=width), min_size=1,
+                              max_size=20))
+    text = io.StringIO()
+    writer = csv.writer(text, delimiter=delimiter)
+    if header:
+        writer.writerow([f"c{j}" for j in range(width)])
+    writer.writerows(rows)
+    path = tmp_path_factory.mktemp("csv") / "t.csv"
+    path.write_text(text.getvalue())
+    try:
+        ds = datasets.load(path, label=label, drop_missing_labels=drop)
+        pre = Preprocessor().fit(ds.X_train, ds.feature_names)
+        inputs = pre.transform(ds.X_test)
+    except ValueError as exc:
+        assert str(exc)
+        return
+    assert inputs.shape[0] == len(ds.X_test) and np.isfinite(inputs).all()

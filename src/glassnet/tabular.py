@@ -70,7 +70,7 @@ def _is_number(cell: str) -> bool:
 _DECIMAL_COMMA = re.compile(r"[+-]?(\d+|\d{1,3}(\.\d{3})+)(,\d+)?")
 
 
-def decimal_commas(column: np.ndarray) -> np.ndarray | None:
+def _decimal_commas(column: np.ndarray) -> np.ndarray | None:
     """``column (n,)`` of cells with decimal commas made into Python's numbers (``"1.234,5"``
     -> ``"1234.5"``), or None when it is not such a column: some present cell is another
     thing, or no cell has a comma (``"1.234"`` alone stays one point two three four)."""
@@ -222,7 +222,7 @@ def read_csv(path, label="-1", feature_names: list[str] | None = None) -> Table:
     cells = np.array(body, dtype=object)
     if delimiter != ",":                       # a comma inside a cell can be a decimal comma
         for j in range(width):
-            numbers = decimal_commas(cells[:, j])
+            numbers = _decimal_commas(cells[:, j])
             if numbers is not None:
                 cells[:, j] = numbers
     X = cells[:, columns] if columns else np.empty((len(body), 0), object)
