@@ -137,6 +137,29 @@ def test_a_spreadsheets_decimal_commas_train_and_predict_as_numbers(tmp_path):
     assert predicted[0] == predicted[1] == predicted[2]
 
 
+def test_a_table_saved_by_pandas_with_its_index_trains_without_it(tmp_path):
+    """``DataFrame.to_csv`` writes the row index under an empty name; on rows sorted by the
+    label it would predict the label from the row number. The command leaves it out, says so,
+    and trains the model the same file without the index trains."""
+    X, species = _table(60)
+    order = np.argsort(species, kind="stable")              # sorted by the label
+    rows = [[*np.round(X[i], 4), species[i]] for i in order]
+    plain = _write(tmp_path / "plain.csv", ["a", "b", "c", "species"], rows)
+    indexed = _write(tmp_path / "indexed.csv", ["", "a", "b", "c", "species"],
+                     [[i, *r] for i, r in enumerate(rows)])
+    outputs = []
+    for data in (plain, indexed):
+        result = glassnet("train", "--data", data, "--label", "species", "--epochs", "30",
+                          "--out", tmp_path / data.stem, "--quiet")
+        assert result.returncode == 0, result.stderr
+        outputs.append(result.stdout)
+    assert "left out: the first column, without a name: a row index" in outputs[1]
+    assert "3 features" in outputs[1] and "left out" not in outputs[0]
+    predicted = [glassnet("predict", tmp_path / run / "model.safetensors", indexed).stdout
+                 for run in ("plain", "indexed")]
+    assert len(predicted[0].splitlines()) == 61 and predicted[0] == predicted[1]
+
+
 @pytest.mark.parametrize("cell", ["abc", "inf", "-inf", "1e400"])
 def test_a_stray_cell_in_a_column_of_numbers_is_reported_by_line_and_column(tmp_path, cell):
     X, species = _table(20)

@@ -105,3 +105,33 @@ def test_commas_are_text_where_they_are_not_decimal_commas(tmp_path):
     assert list(read_csv(tmp_path / "mixed.csv", label="b").X[:, 0]) == ["1,5", "2,5 kg", "3"]
     tags = read_csv(tmp_path / "tags.csv", label="n")
     assert tags.delimiter == "," and list(tags.X[:, 0]) == ["a;b", "c;d", "e;f"]
+
+
+def test_a_saved_row_index_and_empty_columns_are_left_out_and_said(tmp_path):
+    # pandas' DataFrame.to_csv writes the index first, under an empty name; a spreadsheet
+    # ends rows with delimiters. Neither is a feature: the index would let a model learn the
+    # order of the rows (files are often sorted by the label).
+    (tmp_path / "pandas.csv").write_text(",a,b,label\n0,1.5,x,p\n1,2.5,y,q\n3,0.5,x,p\n")
+    table = read_csv(tmp_path / "pandas.csv")
+    assert table.feature_names == ["a", "b"] and list(table.labels) == ["p", "q", "p"]
+    assert table.left_out == ["the first column, without a name: a row index (0, 1, 2, ...), "
+                              "as pandas writes one"]
+    (tmp_path / "sheet.csv").write_text("a,b,label,,\n1.5,x,p,,\n2.5,y,q,,\n")
+    table = read_csv(tmp_path / "sheet.csv")          # --label -1: the last real column
+    assert table.feature_names == ["a", "b"] and list(table.labels) == ["p", "q"]
+    assert table.left_out == ["2 empty columns without a name"]
+    (tmp_path / "headless.csv").write_text("1.5,,p\n2.5,,q\n")
+    table = read_csv(tmp_path / "headless.csv")
+    assert table.X.shape == (2, 1) and table.left_out == ["1 empty column without a name"]
+
+
+def test_columns_with_a_name_or_with_values_are_kept(tmp_path):
+    # A named column stays even when empty; an unnamed first column that is not a row index
+    # (repeats, text, a gap) stays too: it is data.
+    (tmp_path / "named.csv").write_text("notes,a,label\n,1,p\n,2,q\n")
+    assert read_csv(tmp_path / "named.csv").feature_names == ["notes", "a"]
+    for first in (["0", "0", "1"], ["0", "a", "2"], ["0", "", "2"]):
+        rows = "\n".join(f"{c},{i},p" for i, c in enumerate(first))
+        (tmp_path / "data.csv").write_text(",a,label\n" + rows + "\n")
+        table = read_csv(tmp_path / "data.csv")
+        assert table.feature_names == ["", "a"] and table.left_out == []

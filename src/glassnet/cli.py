@@ -249,6 +249,8 @@ def _fit(o, ds, prepared, folder: Path, quiet: bool, callbacks=()):
                   f"{what}; network {net.input_dim}-{'-'.join(map(str, o.layers))}"
                   f"{'-' if o.layers else ''}{net.output_dim}, {net.n_params} parameters; "
                   f"writing {_plain(folder)}/", soft_wrap=True)
+    if ds.left_out:
+        console.print(f"left out: {_plain('; '.join(ds.left_out))}", soft_wrap=True)
     if not model.preprocessor.is_identity:
         console.print(f"preprocessing: {_plain(model.preprocessor.summary())}", soft_wrap=True)
     interactive = sys.stdout.isatty() and not quiet

@@ -50,6 +50,8 @@ class Dataset:
     source: str = ""
     #: rows left out for a missing label (``drop_missing_labels``)
     dropped: int = 0
+    #: a table's columns left out (an empty one, a saved row index), each said in words
+    left_out: list = field(default_factory=list)
 
     @property
     def n_features(self) -> int:
@@ -213,7 +215,7 @@ def _load_table(path: Path, label, seed, test_size, task, drop_missing_labels) -
     return _split(path.stem, X, labels, test_size=test_size, random_state=seed,
                   stratify_by=stratify_by, classes=classes, task=kind,
                   feature_names=table.feature_names, label_name=table.label_name,
-                  source=str(path), dropped=int((~keep).sum()))
+                  source=str(path), dropped=int((~keep).sum()), left_out=table.left_out)
 
 
 def load_npz(path) -> tuple[np.ndarray, np.ndarray]:

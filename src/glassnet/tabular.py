@@ -7,6 +7,9 @@
 - a header is detected from its cells (a first row that is not numbers where the rest are),
   and a row is never dropped silently: a first row of the same kinds as the others is data;
 - duplicate column names are an error that names them;
+- columns nobody meant as features are left out and said: empty columns without a name (the
+  trailing delimiters of a spreadsheet's rows) and the row index pandas writes
+  (``_unnamed_columns``);
 - the label column is a name or an index in range (negative counts from the end); an
   index past the last column is an error, not a wrap-around;
 - the cells stay as the file has them (text): what each column is (numbers, categories, missing
@@ -22,7 +25,7 @@ import csv
 import io
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +55,8 @@ class Table:
     delimiter: str
     path: str = ""
     first_line: int = 1       # the file line of the first data row
+    #: columns read but left out, each said in words (``_unnamed_columns``)
+    left_out: list[str] = field(default_factory=list)
 
     def line_of(self, row: int) -> int:
         """The file line of data row ``row``."""
@@ -159,6 +164,35 @@ def _has_header(rows, decimal_comma: bool = False) -> bool:
     return False
 
 
+def _unnamed_columns(rows, header: bool) -> tuple[list[int], list[str]]:
+    """Columns nobody meant as features: ``(indices, what each is, in words)``.
+
+    - a column of empty cells under an empty name (or none): the delimiters a spreadsheet
+      leaves at the ends of rows (``a,b,,``);
+    - a first column with an empty name and distinct whole numbers from 0 up: the row index
+      pandas writes by default (``DataFrame.to_csv`` without ``index=False``). Kept, it lets a
+      model learn the order of the file's rows, which is often sorted by the label.
+    """
+    names = rows[0] if header else [""] * len(rows[0])
+    body = rows[1:] if header else rows
+    drop, said = [], []
+    for j, name in enumerate(names):
+        if name.strip():
+            continue
+        cells = [row[j].strip() for row in body]
+        if not any(cells):
+            drop.append(j)
+        elif j == 0 and header and all(c.isdigit() for c in cells) and \
+                len(set(cells)) == len(cells):
+            drop.append(j)
+            said.append("the first column, without a name: a row index (0, 1, 2, ...), as "
+                        "pandas writes one")
+    if len(drop) > len(said):
+        n = len(drop) - len(said)
+        said.append(f"{n} empty column{'s' if n > 1 else ''} without a name")
+    return drop, said
+
+
 def _label_column(label, header_names, width, path) -> int | None:
     if label is None:
         return None
@@ -194,6 +228,13 @@ def read_csv(path, label="-1", feature_names: list[str] | None = None) -> Table:
                              f"{width} (delimiter {delimiter!r}); every row needs the same "
                              "columns")
     header = _has_header(rows, decimal_comma=delimiter != ",")
+    drop, left_out = _unnamed_columns(rows, header)
+    if drop:
+        if len(drop) == width:
+            raise ValueError(f"{str(path)!r} has no column with a value")
+        keep = [j for j in range(width) if j not in set(drop)]
+        rows = [[row[j] for j in keep] for row in rows]
+        width = len(keep)
     names = [c.strip() for c in rows[0]] if header else None
     if names is not None and len(set(names)) < len(names):
         repeated = sorted({n for n in names if names.count(n) > 1})
@@ -230,7 +271,7 @@ def read_csv(path, label="-1", feature_names: list[str] | None = None) -> Table:
     feature_out = [names[j] for j in columns] if names else [f"x{j}" for j in columns]
     return Table(X, labels, feature_out, names[col] if names and col is not None else
                  (None if col is None else str(col)), col, header, delimiter, str(path),
-                 line_of)
+                 line_of, left_out)
 
 
 
