@@ -135,3 +135,26 @@ def test_columns_with_a_name_or_with_values_are_kept(tmp_path):
         (tmp_path / "data.csv").write_text(",a,label\n" + rows + "\n")
         table = read_csv(tmp_path / "data.csv")
         assert table.feature_names == ["", "a"] and table.left_out == []
+
+
+def test_a_first_row_of_years_is_a_header_when_the_label_or_the_model_names_it(tmp_path):
+    # Columns named by years look like numbers over numbers: the cells alone say "data".
+    # A --label that is one of those cells and no index in range, or a model's feature names
+    # all found there, say "header".
+    (tmp_path / "years.csv").write_text("country,1990,2000,2010\nA,1.5,2.5,3.5\nB,2.0,3.0,1.0\n")
+    assert read_csv(tmp_path / "years.csv").header is False          # nothing says otherwise
+    table = read_csv(tmp_path / "years.csv", label="2010")
+    assert table.header and table.feature_names == ["country", "1990", "2000"]
+    assert list(table.labels) == ["3.5", "1.0"]
+    again = read_csv(tmp_path / "years.csv", label=None, feature_names=["2000", "country"])
+    assert again.header and again.X.tolist() == [["2.5", "A"], ["3.0", "B"]]
+    # An index in range stays an index: --label 2 is the third column.
+    (tmp_path / "small.csv").write_text("0,1,2\n5,6,7\n8,9,10\n")
+    assert list(read_csv(tmp_path / "small.csv", label="2").labels) == ["2", "7", "10"]
+
+
+def test_a_table_of_only_the_label_is_refused_before_training(tmp_path):
+    (tmp_path / "co2.csv").write_text("co2\n316.1\n317.3\n318.2\n")
+    with pytest.raises(ValueError, match="no column besides the label 'co2'.*at least one "
+                                         "feature"):
+        read_csv(tmp_path / "co2.csv", label="co2")

@@ -193,6 +193,20 @@ def _unnamed_columns(rows, header: bool) -> tuple[list[int], list[str]]:
     return drop, said
 
 
+def _names_a_cell(label, first: list[str]) -> bool:
+    """Whether ``--label`` can only be the name of a cell of the first row: it is one, and
+    not an index in range (``--label 2013`` in a table of 58 columns)."""
+    if label is None:
+        return False
+    text = str(label).strip()
+    try:
+        index = int(text)
+    except ValueError:
+        index = None
+    return text in [c.strip() for c in first] and \
+        (index is None or not -len(first) <= index < len(first))
+
+
 def _label_column(label, header_names, width, path) -> int | None:
     if label is None:
         return None
@@ -227,7 +241,12 @@ def read_csv(path, label="-1", feature_names: list[str] | None = None) -> Table:
             raise ValueError(f"{str(path)!r}: line {i + 1} has {len(row)} fields but line 1 has "
                              f"{width} (delimiter {delimiter!r}); every row needs the same "
                              "columns")
-    header = _has_header(rows, decimal_comma=delimiter != ",")
+    first = {c.strip() for c in rows[0]}
+    # A first row that holds the label's name, or every feature name a model was trained on,
+    # is a header whatever its cells look like (years as names: "1960", ..., "2013").
+    header = _has_header(rows, decimal_comma=delimiter != ",") or \
+        _names_a_cell(label, rows[0]) or \
+        (feature_names is not None and bool(feature_names) and set(feature_names) <= first)
     drop, left_out = _unnamed_columns(rows, header)
     if drop:
         if len(drop) == width:
@@ -260,6 +279,10 @@ def read_csv(path, label="-1", feature_names: list[str] | None = None) -> Table:
                                  "label column, or give the file a header")
             raise ValueError(f"{str(path)!r} has {len(columns)} feature columns; the model "
                              f"takes {len(feature_names)} ({feature_names})")
+    if not columns:
+        raise ValueError(f"{str(path)!r} has no column besides the label "
+                         f"{names[col] if names else col!r}: a model needs at least one feature "
+                         "column to predict it from")
     cells = np.array(body, dtype=object)
     if delimiter != ",":                       # a comma inside a cell can be a decimal comma
         for j in range(width):
