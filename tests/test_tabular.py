@@ -120,9 +120,10 @@ def test_a_saved_row_index_and_empty_columns_are_left_out_and_said(tmp_path):
     table = read_csv(tmp_path / "sheet.csv")          # --label -1: the last real column
     assert table.feature_names == ["a", "b"] and list(table.labels) == ["p", "q"]
     assert table.left_out == ["2 empty columns without a name"]
-    (tmp_path / "headless.csv").write_text("1.5,,p\n2.5,,q\n")
+    # Without a header an empty last column may be labels missing: an error, never skipped.
+    (tmp_path / "headless.csv").write_text("1.5,p,\n2.5,q,\n")
     table = read_csv(tmp_path / "headless.csv")
-    assert table.X.shape == (2, 1) and table.left_out == ["1 empty column without a name"]
+    assert table.X.shape == (2, 2) and table.left_out == [] and list(table.labels) == ["", ""]
 
 
 def test_columns_with_a_name_or_with_values_are_kept(tmp_path):

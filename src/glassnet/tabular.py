@@ -167,14 +167,16 @@ def _has_header(rows, decimal_comma: bool = False) -> bool:
 def _unnamed_columns(rows, header: bool) -> tuple[list[int], list[str]]:
     """Columns nobody meant as features: ``(indices, what each is, in words)``.
 
-    - a column of empty cells under an empty name (or none): the delimiters a spreadsheet
-      leaves at the ends of rows (``a,b,,``);
-    - a first column with an empty name and distinct whole numbers from 0 up: the row index
+    - a column of empty cells under an empty name: the delimiters a spreadsheet leaves at
+      the ends of rows (``a,b,,``). Without a header nothing is left out: there, an empty
+      last column may as well be labels missing, which must be an error;
+    - a first column with an empty name and distinct whole numbers (0, 1, 2, ...): the index
       pandas writes by default (``DataFrame.to_csv`` without ``index=False``). Kept, it lets a
       model learn the order of the file's rows, which is often sorted by the label.
     """
-    names = rows[0] if header else [""] * len(rows[0])
-    body = rows[1:] if header else rows
+    if not header:
+        return [], []
+    names, body = rows[0], rows[1:]
     drop, said = [], []
     for j, name in enumerate(names):
         if name.strip():
@@ -182,7 +184,7 @@ def _unnamed_columns(rows, header: bool) -> tuple[list[int], list[str]]:
         cells = [row[j].strip() for row in body]
         if not any(cells):
             drop.append(j)
-        elif j == 0 and header and all(c.isdigit() for c in cells) and \
+        elif j == 0 and all(c.isdigit() for c in cells) and \
                 len(set(cells)) == len(cells):
             drop.append(j)
             said.append("the first column, without a name: a row index (0, 1, 2, ...), as "
