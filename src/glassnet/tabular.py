@@ -243,17 +243,17 @@ def read_csv(path, label="-1", feature_names: list[str] | None = None) -> Table:
             raise ValueError(f"{str(path)!r}: line {i + 1} has {len(row)} fields but line 1 has "
                              f"{width} (delimiter {delimiter!r}); every row needs the same "
                              "columns")
-    first = {c.strip() for c in rows[0]}
     # A first row that holds the label's name, or every feature name a model was trained on,
     # is a header whatever its cells look like (years as names: "1960", ..., "2013").
     header = _has_header(rows, decimal_comma=delimiter != ",") or \
         _names_a_cell(label, rows[0]) or \
-        (feature_names is not None and bool(feature_names) and set(feature_names) <= first)
+        (bool(feature_names) and set(feature_names) <= {c.strip() for c in rows[0]})
     drop, left_out = _unnamed_columns(rows, header)
     if drop:
         if len(drop) == width:
             raise ValueError(f"{str(path)!r} has no column with a value")
-        keep = [j for j in range(width) if j not in set(drop)]
+        dropped = set(drop)
+        keep = [j for j in range(width) if j not in dropped]
         rows = [[row[j] for j in keep] for row in rows]
         width = len(keep)
     names = [c.strip() for c in rows[0]] if header else None
@@ -291,14 +291,12 @@ def read_csv(path, label="-1", feature_names: list[str] | None = None) -> Table:
             numbers = _decimal_commas(cells[:, j])
             if numbers is not None:
                 cells[:, j] = numbers
-    X = cells[:, columns] if columns else np.empty((len(body), 0), object)
+    X = cells[:, columns]
     labels = None if col is None else text(cells[:, col])
     feature_out = [names[j] for j in columns] if names else [f"x{j}" for j in columns]
     return Table(X, labels, feature_out, names[col] if names and col is not None else
                  (None if col is None else str(col)), col, header, delimiter, str(path),
                  line_of, left_out)
-
-
 
 
 def check_cells(table: Table) -> None:
