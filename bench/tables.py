@@ -155,7 +155,8 @@ def sklearn_fits(ds, seed: int = 0, with_trees: bool = True) -> dict:
         (HistGradientBoostingRegressor if regression else HistGradientBoostingClassifier)(
             categorical_features=[f"{c}" for c in text] or None, random_state=seed))
     out = {}
-    for name, model in (("mlp", mlp), ("trees", trees))[:2 if with_trees else 1]:
+    models = {"mlp": mlp, "trees": trees} if with_trees else {"mlp": mlp}
+    for name, model in models.items():
         y = y_train.reshape(-1, 1).ravel()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")          # the MLP's ConvergenceWarning

@@ -588,9 +588,9 @@ def export(
 
     m = _load_model(model)
     path = export_onnx(m, output, dtype=dtype, opset=opset)
-    columns = m.preprocessor.columns
-    inputs = (f"one input X [N, {len(columns)}]" if all(c["kind"] == "numeric" for c in columns)
-              else f"{len(columns)} inputs, one per raw column")
+    n = len(m.preprocessor.names)
+    inputs = f"one input X [N, {n}]" if m.preprocessor.all_numeric else \
+        f"{n} inputs, one per raw column"
     print(f"wrote {_plain(path)} (opset {opset}; {inputs})")
 
 

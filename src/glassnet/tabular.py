@@ -75,6 +75,10 @@ def _is_number(cell: str) -> bool:
 _DECIMAL_COMMA = re.compile(r"[+-]?(\d+|\d{1,3}(\.\d{3})+)(,\d+)?")
 
 
+def _decimal_comma_number(cell: str) -> bool:
+    return _DECIMAL_COMMA.fullmatch(cell.strip()) is not None
+
+
 def _decimal_commas(column: np.ndarray) -> np.ndarray | None:
     """``column (n,)`` of cells with decimal commas made into Python's numbers (``"1.234,5"``
     -> ``"1234.5"``), or None when it is not such a column: some present cell is another
@@ -82,7 +86,7 @@ def _decimal_commas(column: np.ndarray) -> np.ndarray | None:
     if not any("," in cell for cell in column):
         return None
     present = ~missing_mask(column)
-    if not all(_DECIMAL_COMMA.fullmatch(cell.strip()) for cell in column[present]):
+    if not all(map(_decimal_comma_number, column[present])):
         return None
     out = column.copy()
     out[present] = [c.replace(".", "").replace(",", ".") for c in column[present]]
@@ -110,8 +114,8 @@ def _decimal_comma_rows(sample: str, whole: bool, delimiter: str) -> bool:
     rows = rows if whole else rows[:-1]            # the sample may end inside a row
     if not rows or len(rows[0]) < 2 or any(len(row) != len(rows[0]) for row in rows):
         return False
-    commas = [cell.strip() for row in rows for cell in row if "," in cell]
-    return bool(commas) and all(_DECIMAL_COMMA.fullmatch(cell) for cell in commas)
+    commas = [cell for row in rows for cell in row if "," in cell]
+    return bool(commas) and all(map(_decimal_comma_number, commas))
 
 
 def _read_rows(path: Path):
@@ -146,7 +150,7 @@ def _has_header(rows, decimal_comma: bool = False) -> bool:
     rows below). With ``decimal_comma``, ``3,75`` is a number too."""
     def number(cell):
         return _is_number(cell) or (decimal_comma and "," in cell and
-                                    _DECIMAL_COMMA.fullmatch(cell.strip()) is not None)
+                                    _decimal_comma_number(cell))
 
     if len(rows) < 2:
         return not all(number(c) for c in rows[0])

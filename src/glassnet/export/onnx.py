@@ -228,7 +228,7 @@ class _Graph:
         median (and flagged where the column has an indicator), numbers scaled, text one-hot
         encoded with the unknown input last. Returns ``(inputs, x)``, ``x [N, n_inputs]``."""
         helper, columns = self.onnx.helper, pre.columns
-        if all(c["kind"] == "numeric" for c in columns):
+        if pre.all_numeric:
             inputs = [helper.make_tensor_value_info("X", self.elem, ["N", len(columns)])]
             return inputs, self._numeric(["X"], columns)
         inputs, pieces = [], []

@@ -225,10 +225,16 @@ class Preprocessor:
         return sum(_width(c) for c in self._checked())
 
     @property
+    def all_numeric(self) -> bool:
+        """Every raw column is numbers (no text column): one array ``X`` can carry them, as
+        the ONNX export's one input does."""
+        return all(c["kind"] == "numeric" for c in self._checked())
+
+    @property
     def is_identity(self) -> bool:
         """Numbers in, the same numbers out: no scaling, no indicators, no categories."""
-        return all(c["kind"] == "numeric" and not c["indicator"] and c["offset"] == 0
-                   and c["scale"] == 1 for c in self._checked())
+        return self.all_numeric and all(not c["indicator"] and c["offset"] == 0
+                                        and c["scale"] == 1 for c in self._checked())
 
     def _checked(self) -> list[dict]:
         if self.columns is None:
@@ -243,7 +249,7 @@ class Preprocessor:
         if X.ndim != 2 or X.shape[1] != len(columns):
             raise ValueError(f"the model takes {len(columns)} columns ({self.names[:8]}"
                              f"{' ...' if len(columns) > 8 else ''}); got shape {X.shape}")
-        if X.dtype.kind in "iubf" and all(c["kind"] == "numeric" for c in columns):
+        if X.dtype.kind in "iubf" and self.all_numeric:
             return self._transform_numeric_block(X)
         out = np.empty((len(X), self.n_inputs))
         k = 0
